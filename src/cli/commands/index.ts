@@ -1,0 +1,8 @@
+/**
+ * Every CLI command, one file each. Add a command by adding its register
+ * function here (keep the list sorted).
+ */
+import type { RegisterCommand } from '../command.js';
+import { registerDoctor } from './doctor.js';
+
+export const commands: RegisterCommand[] = [registerDoctor];

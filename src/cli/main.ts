@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * pathsteer CLI entry point. The only place that sets process.exitCode and
+ * installs signal handlers; commands return or throw.
+ */
+import { Command, CommanderError } from 'commander';
+import { PathsteerError } from '../common/errors.js';
+import { logger, setLogLevel } from '../common/logger.js';
+import type { CliContext } from './command.js';
+import { commands } from './commands/index.js';
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('pathsteer')
+    .description('Route around network failures and measure alternate paths with eBPF')
+    .option('--log-level <level>', 'pino log level (trace|debug|info|warn|error|silent)')
+    .showHelpAfterError()
+    .exitOverride();
+  program.hook('preAction', (cmd) => {
+    const lvl = cmd.opts().logLevel as string | undefined;
+    if (lvl) setLogLevel(lvl);
+  });
+  for (const register of commands) register(program, ctx);
+  // Every subcommand reports bad usage through commander's exitOverride too.
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (abort.signal.aborted) process.exit(130); // second signal: give up now
+    logger.info({ signal: sig }, 'stopping');
+    abort.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ctx: CliContext = {
+    signal: abort.signal,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  };
+  try {
+    await buildProgram(ctx).parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; everything else is bad usage
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+    } else if (e instanceof PathsteerError) {
+      process.stderr.write(`pathsteer: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+    } else {
+      process.stderr.write(`pathsteer: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+await main(process.argv);
