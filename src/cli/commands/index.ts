@@ -3,6 +3,7 @@
  * function here (keep the list sorted).
  */
 import type { RegisterCommand } from '../command.js';
+import { registerBench } from './bench.js';
 import { registerDoctor } from './doctor.js';
 
-export const commands: RegisterCommand[] = [registerDoctor];
+export const commands: RegisterCommand[] = [registerBench, registerDoctor];
