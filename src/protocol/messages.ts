@@ -123,12 +123,10 @@ function checkUint(field: string, v: unknown, max: number): number {
   return v;
 }
 
-const U64_MAX = (1n << 64n) - 1n;
 const U48_MAX = 2 ** 48 - 1;
 
-function windowMask(nports: number): bigint {
-  return nports >= 64 ? U64_MAX : (1n << BigInt(nports)) - 1n;
-}
+/** WINDOW_MAX[n]: the largest bitmap of an n-port window (2^n - 1). */
+const WINDOW_MAX: readonly bigint[] = Array.from({ length: PS_MAX_WINDOW_PORTS + 1 }, (_, n) => (1n << BigInt(n)) - 1n);
 
 // ---------------------------------------------------------------------------
 // header
@@ -274,8 +272,9 @@ function checkRecordAt(b: Buffer, at: number, i: number, last: boolean): void {
   if (!end && last) throw new InvalidFieldError(`records[${i}].flags`, 'last record lacks the end flag');
   if (nports < 64) {
     // bits at or above nports must be clear; compare the two 32-bit halves (no BigInt here: hot path)
-    const hi = b.readUInt32BE(at + REC_OFF.bitmap);
-    const lo = b.readUInt32BE(at + REC_OFF.bitmap + 4);
+    const o = at + REC_OFF.bitmap;
+    const hi = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+    const lo = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
     const bad = nports >= 32 ? hi >>> (nports - 32) !== 0 : hi !== 0 || lo >>> nports !== 0;
     if (bad) throw new InvalidFieldError(`records[${i}].bitmap`, `bits set at or above nports ${nports}`);
   }
@@ -330,19 +329,24 @@ export function readTableUpdateRecord(buf: Uint8Array, at: number): RawTableUpda
   };
 }
 
+/** Fast integer range checks for the per-record path (`>>> 0` and masks keep to integers). */
+const isU32 = (v: unknown): boolean => typeof v === 'number' && v >>> 0 === v;
+const isUpTo = (v: unknown, mask: number): boolean => typeof v === 'number' && (v & mask) === v;
+
+/** Check a record to encode; field names are only formatted on failure (this runs per record). */
 function validateRecord(r: TableUpdateRecord, i: number): void {
   if (typeof r !== 'object' || r === null) throw new InvalidFieldError(`records[${i}]`, 'expected an object');
-  checkUint(`records[${i}].peer`, r.peer, 0xffff_ffff);
-  checkUint(`records[${i}].base`, r.base, 0xffff);
+  if (!isU32(r.peer)) checkUint(`records[${i}].peer`, r.peer, 0xffff_ffff);
+  if (!isUpTo(r.base, 0xffff)) checkUint(`records[${i}].base`, r.base, 0xffff);
   const nports = r.nports;
-  if (typeof nports !== 'number' || !Number.isInteger(nports) || nports < 1 || nports > PS_MAX_WINDOW_PORTS) {
+  if (!isUpTo(nports, 0x7f) || nports < 1 || nports > PS_MAX_WINDOW_PORTS) {
     throw new InvalidFieldError(`records[${i}].nports`, `${String(nports)} is not in 1..${PS_MAX_WINDOW_PORTS}`);
   }
-  checkUint(`records[${i}].flags`, r.flags, TU_F_ENTRY_MASK);
-  if (typeof r.bitmap !== 'bigint' || r.bitmap < 0n || r.bitmap > U64_MAX) {
-    throw new InvalidFieldError(`records[${i}].bitmap`, 'expected a bigint in 0..2^64-1');
-  }
-  if (r.bitmap & ~windowMask(nports)) throw new InvalidFieldError(`records[${i}].bitmap`, `bits set at or above nports ${nports}`);
+  if (!isUpTo(r.flags, TU_F_ENTRY_MASK)) checkUint(`records[${i}].flags`, r.flags, TU_F_ENTRY_MASK);
+  const bm = r.bitmap;
+  if (typeof bm !== 'bigint' || bm < 0n) throw new InvalidFieldError(`records[${i}].bitmap`, 'expected a bigint in 0..2^64-1');
+  // within the window <=> at most 2^nports - 1 (a comparison: no BigInt allocation)
+  if (bm > WINDOW_MAX[nports]!) throw new InvalidFieldError(`records[${i}].bitmap`, `bits set at or above nports ${nports}`);
 }
 
 function recordsOf(m: TableUpdateMessage): TableUpdateRecord[] {
@@ -362,14 +366,15 @@ function encodeTableUpdateInto(m: TableUpdateMessage, buf: Uint8Array | undefine
   const n = PS_HEADER_SIZE + recs.length * PS_TABLE_UPDATE_RECORD_SIZE;
   const b = target(n, buf, off);
   writeHeader(m, b, off, n);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let at = off + PS_HEADER_SIZE;
   for (let i = 0; i < recs.length; i++, at += PS_TABLE_UPDATE_RECORD_SIZE) {
     const r = recs[i]!;
-    b.writeUInt32BE(r.peer, at + REC_OFF.peer);
-    b.writeUInt16BE(r.base, at + REC_OFF.base);
+    dv.setUint32(at + REC_OFF.peer, r.peer);
+    dv.setUint16(at + REC_OFF.base, r.base);
     b[at + REC_OFF.nports] = r.nports;
     b[at + REC_OFF.flags] = r.flags | (i === recs.length - 1 ? TU_F_END : 0);
-    b.writeBigUInt64BE(r.bitmap, at + REC_OFF.bitmap);
+    dv.setBigUint64(at + REC_OFF.bitmap, r.bitmap);
   }
   return b;
 }
@@ -512,10 +517,21 @@ export function batchTableUpdates(
   if (!Number.isInteger(perPacket) || perPacket < 1 || perPacket > PS_MAX_TABLE_UPDATE_RECORDS) {
     throw new InvalidFieldError('perPacket', `${perPacket} is not in 1..${PS_MAX_TABLE_UPDATE_RECORDS}`);
   }
+  const h = { ...HEADER_DEFAULTS, ...p };
   const out: TableUpdateMessage[] = [];
-  const seq0 = p.seq ?? 0;
   for (let i = 0; i < records.length; i += perPacket) {
-    out.push(tableUpdate(records.slice(i, i + perPacket), { ...p, seq: (seq0 + out.length) >>> 0 }));
+    out.push({
+      type: MsgType.TABLE_UPDATE,
+      version: h.version,
+      mode: h.mode,
+      ctl: h.ctl,
+      flags: h.flags,
+      txSport: h.txSport,
+      seq: (h.seq + out.length) >>> 0,
+      srcVtep: h.srcVtep,
+      backendId: h.backendId,
+      records: records.slice(i, i + perPacket),
+    });
   }
   return out;
 }
