@@ -113,7 +113,7 @@ export class Gateway {
   }
 
   /** Run a packet (an IPv4 packet) through the pipeline. Table updates are taken from CPU_PORT only. */
-  simulate(pkt: Uint8Array, opts: { ingressPort?: number } = {}): SimResult {
+  simulate(pkt: Uint8Array, opts: { ingressPort?: number; trace?: (pass: number, pkt: Buffer) => void } = {}): SimResult {
     return this.pipeline.simulate(pkt, opts);
   }
 

@@ -78,8 +78,11 @@ export class Pipeline {
     this.maxPasses = opts.maxPasses ?? 256;
   }
 
-  /** Run one packet to completion. The input buffer is not modified. */
-  simulate(pkt: Uint8Array, opts: { ingressPort?: number } = {}): SimResult {
+  /**
+   * Run one packet to completion. The input buffer is not modified. `trace` sees
+   * a copy of the packet as each pass receives it.
+   */
+  simulate(pkt: Uint8Array, opts: { ingressPort?: number; trace?: (pass: number, pkt: Buffer) => void } = {}): SimResult {
     this.stats.packets++;
     const ctx: PassContext = { pkt: Buffer.from(pkt), pass: 0, ingressPort: opts.ingressPort ?? 0, meta: {} };
     for (;;) {
@@ -87,6 +90,7 @@ export class Pipeline {
       this.stats.passes++;
       ctx.verdict = undefined;
       ctx.recirculate = undefined;
+      opts.trace?.(ctx.pass, Buffer.from(ctx.pkt));
       try {
         this.program.pass(ctx);
       } catch (e) {
