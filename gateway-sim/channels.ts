@@ -70,15 +70,19 @@ export class PcieChannel {
   async send(gw: Gateway, updates: readonly PeerState[]): Promise<PcieReport> {
     if (!this.realtime) return this.sendSync(gw, updates);
     const t0 = process.hrtime.bigint();
+    const nowMs = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
+    // timers may fire a little early: sleep again until the due time has really passed
+    const until = async (dueMs: number): Promise<void> => {
+      for (let left = dueMs - nowMs(); left > 0; left = dueMs - nowMs()) {
+        await sleep(Math.max(1, Math.ceil(left)), undefined, { signal: this.signal });
+      }
+    };
     let tx = 0;
     for (const u of updates) {
-      const due = Number(t0) / 1e6 + (tx / this.rate) * 1000;
-      const wait = due - Number(process.hrtime.bigint()) / 1e6;
-      if (wait > 1) await sleep(wait, undefined, { signal: this.signal });
+      await until((tx / this.rate) * 1000);
       tx += gw.apply(u);
     }
-    const rest = Number(t0) / 1e6 + (tx / this.rate) * 1000 - Number(process.hrtime.bigint()) / 1e6;
-    if (rest > 1) await sleep(rest, undefined, { signal: this.signal });
+    await until((tx / this.rate) * 1000);
     this.transactions += tx;
     return { updates: updates.length, transactions: tx, modelledSeconds: tx / this.rate, wallSeconds: Number(process.hrtime.bigint() - t0) / 1e9 };
   }

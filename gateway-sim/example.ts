@@ -39,8 +39,8 @@ export function buildExample(): Example {
     { peer: peers.dstIP_1, base: 10001, nports: 4, flags: 0, bitmap: fromBitString('1111') },
     { peer: peers.dstIP_2, base: 10001, nports: 4, flags: 0, bitmap: fromBitString('1011') },
     { peer: peers.dstIP_3, base: 10001, nports: 4, flags: 0, bitmap: fromBitString('0110') },
-    // a middlebox vIP behind 2 instances: ports 10001/10003 reach one, 10002/10004 the other
-    { peer: peers.vIP_1, base: 10001, nports: 4, flags: PS_F_STATEFUL, bitmap: fromBitString('1111'), ngroups: 2, groupMask: [fromBitString('1010'), fromBitString('0101')] },
+    // a middlebox vIP behind 2 instances: ports 10001/10002 reach one, 10003/10004 the other
+    { peer: peers.vIP_1, base: 10001, nports: 4, flags: PS_F_STATEFUL, bitmap: fromBitString('1111'), ngroups: 2, groupMask: [fromBitString('1100'), fromBitString('0011')] },
   ]);
   steps.push('PBM gateway (Np=4, ports 10001-10004): dstIP_1 1111, dstIP_2 1011, dstIP_3 0110, vIP_1 stateful with 2 groups, over PCIe');
   // port 10003 of dstIP_2 fails: the bitmap becomes 1001, delivered in a table-update packet

@@ -250,8 +250,8 @@ export class HiPathTable implements PathTable {
       scheme: 'hi',
       slots: s.map((v, g) => ({
         group: g,
-        ports: Array.from({ length: this.m }, (_, k) => g + k * this.groups),
-        slot: v === HI_EMPTY ? 'empty' : v === HI_NONE ? 'none' : v - 1,
+        ports: Array.from({ length: this.m }, (_, k) => this.basePort + g + k * this.groups),
+        slot: v === HI_EMPTY ? 'empty' : v === HI_NONE ? 'none' : this.basePort + v - 1,
       })),
       usable: bitString(this.usablePorts(peer).reduce((a, i) => a | (1n << BigInt(i)), 0n), this.np),
     };
