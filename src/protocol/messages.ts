@@ -484,6 +484,8 @@ export interface ResponseFields {
 
 /** The answer to a request: type 0x18 / 0x7F, same seq, reflect data echoed verbatim. */
 export function responseTo(req: NegotiationMessage | TelemetryMessage, f: ResponseFields): NegotiationMessage | TelemetryMessage {
+  if (typeof req !== 'object' || req === null) throw new InvalidFieldError('request', 'expected a decoded request');
+  if (typeof f !== 'object' || f === null) throw new InvalidFieldError('fields', 'expected the response fields');
   const type =
     req.type === MsgType.NEGOTIATION_REQUEST
       ? MsgType.NEGOTIATION_RESPONSE
@@ -517,6 +519,7 @@ export function batchTableUpdates(
   if (!Number.isInteger(perPacket) || perPacket < 1 || perPacket > PS_MAX_TABLE_UPDATE_RECORDS) {
     throw new InvalidFieldError('perPacket', `${perPacket} is not in 1..${PS_MAX_TABLE_UPDATE_RECORDS}`);
   }
+  if (!Array.isArray(records)) throw new InvalidFieldError('records', 'expected an array');
   const h = { ...HEADER_DEFAULTS, ...p };
   const out: TableUpdateMessage[] = [];
   for (let i = 0; i < records.length; i += perPacket) {

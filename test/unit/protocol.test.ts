@@ -416,5 +416,37 @@ describe('protocol: fuzz', () => {
   });
 });
 
+describe('protocol: misuse', () => {
+  it('every exported function given garbage returns or throws a ProtocolError, nothing else', async () => {
+    const api = (await import('../../src/protocol/index.js')) as unknown as Record<string, unknown>;
+    const garbage: unknown[] = [undefined, null, 0, -1, 1.5, 2 ** 53, NaN, 'x', {}, [], Buffer.alloc(3), new Uint8Array(40), 10n, { type: 0x05, records: [null] }, { type: 0x7e, reflect: 'no' }];
+    let calls = 0;
+    const fns = Object.entries(api).concat(Object.entries(HostReflectCodec).map(([k, v]) => [`HostReflectCodec.${k}`, v]));
+    for (const [name, fn] of fns) {
+      if (typeof fn !== 'function' || /Error$/.test(name) || name === 'PacketFramer') continue;
+      for (const a of garbage) {
+        for (const b of [undefined, ...garbage.slice(0, 6)]) {
+          calls++;
+          try {
+            (fn as (...x: unknown[]) => unknown)(a, b);
+          } catch (e) {
+            expect(e, `${name}(${String(a)}, ${String(b)})`).toBeInstanceOf(ProtocolError);
+          }
+        }
+      }
+    }
+    const f = new PacketFramer();
+    for (const a of garbage) {
+      try {
+        f.push(a as Uint8Array);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ProtocolError);
+      }
+      f.reset();
+    }
+    expect(calls).toBeGreaterThan(500);
+  });
+});
+
 // keep the record size constant honest
 it('record size constant', () => expect(PS_TABLE_UPDATE_RECORD_SIZE).toBe(16));
