@@ -128,7 +128,7 @@ export function memoryExperiment(o: MemoryExperimentOptions = {}): MemoryResult 
   const badShare = o.badShare ?? 0.03;
   const target = o.target ?? TOFINO1;
   const rows: MemoryRow[] = [];
-  let tables: MemoryResult['tables'] = [];
+  const tables: MemoryResult['tables'] = [];
   for (const N of populations) {
     const vips = Math.round(N * vipShare);
     const ordinary = N - vips;
@@ -197,21 +197,21 @@ export function memoryExperiment(o: MemoryExperimentOptions = {}): MemoryResult 
       };
       rows.push(row);
       if (N === populations[populations.length - 1]) {
-        tables = tables.concat(
-          [naive, stateful, table]
-            .flatMap((t) => t.memory(target).objects)
-            .filter((u) => !tables.some((x) => x.name === u.name && x.match === u.match))
-            .map((u) => ({
-              name: `${u.name}${u.name.startsWith('pbm') || u.name.startsWith('hi') || u.name.startsWith('naive') || u.name.startsWith('stateful') ? `@Np${np}` : ''}`,
-              match: u.match + (u.attached ? ` + ${u.attached.join(', ')}` : ''),
-              size: u.size,
-              entry_bits: u.entryBits,
-              ...(u.entriesPerWord !== undefined ? { entries_per_word: u.entriesPerWord } : {}),
-              sram_blocks: u.sramBlocks,
-              tcam_blocks: u.tcamBlocks,
-              bits: u.bits,
-            })),
-        );
+        // resource use of each table at the largest population, once per (table, Np)
+        for (const u of [naive, stateful, table].flatMap((t) => t.memory(target).objects)) {
+          const name = `${u.name}@Np${np}`;
+          if (tables.some((x) => x.name === name)) continue;
+          tables.push({
+            name,
+            match: u.match + (u.attached ? ` + ${u.attached.join(', ')}` : ''),
+            size: u.size,
+            entry_bits: u.entryBits,
+            ...(u.entriesPerWord !== undefined ? { entries_per_word: u.entriesPerWord } : {}),
+            sram_blocks: u.sramBlocks,
+            tcam_blocks: u.tcamBlocks,
+            bits: u.bits,
+          });
+        }
       }
     }
   }
@@ -223,13 +223,8 @@ export function memoryExperiment(o: MemoryExperimentOptions = {}): MemoryResult 
     paper: { pbm_ratio: 15, hi_ratio: 25 },
     params: { populations, npHG, npGG, m, vip_share: vipShare, bad_share: badShare, target: target.name },
     rows,
-    tables: dedupeTables(tables),
+    tables,
   };
-}
-
-function dedupeTables(t: MemoryResult['tables']): MemoryResult['tables'] {
-  const seen = new Set<string>();
-  return t.filter((x) => (seen.has(x.name) ? false : (seen.add(x.name), true)));
 }
 
 function spanOf(np: number, ngroups: number): number {

@@ -125,6 +125,13 @@ function checkUint(field: string, v: unknown, max: number): number {
 
 const U48_MAX = 2 ** 48 - 1;
 
+function versionsOf(opts: DecodeOptions | undefined): readonly number[] {
+  const v = opts?.versions;
+  if (v === undefined) return PS_SUPPORTED_VERSIONS;
+  if (!Array.isArray(v)) throw new InvalidFieldError('versions', 'expected an array of version numbers');
+  return v;
+}
+
 /** WINDOW_MAX[n]: the largest bitmap of an n-port window (2^n - 1). */
 const WINDOW_MAX: readonly bigint[] = Array.from({ length: PS_MAX_WINDOW_PORTS + 1 }, (_, n) => (1n << BigInt(n)) - 1n);
 
@@ -142,7 +149,7 @@ export function checkHeader(
   opts: DecodeOptions = {},
 ): { type: MsgType; dataLength: number } {
   const w = view(buf, off, len);
-  return checkHeaderAt(w.b, w.off, w.len, opts.versions ?? PS_SUPPORTED_VERSIONS);
+  return checkHeaderAt(w.b, w.off, w.len, versionsOf(opts));
 }
 
 function checkHeaderAt(b: Buffer, off: number, len: number, versions: readonly number[]): { type: MsgType; dataLength: number } {
@@ -190,7 +197,7 @@ function readHeader(b: Buffer, off: number): Header {
 /** Decode only the header (after checking the whole packet's framing). */
 export function decodeHeader(buf: Uint8Array, off = 0, len?: number, opts: DecodeOptions = {}): Header {
   const w = view(buf, off, len);
-  checkHeaderAt(w.b, w.off, w.len, opts.versions ?? PS_SUPPORTED_VERSIONS);
+  checkHeaderAt(w.b, w.off, w.len, versionsOf(opts));
   return readHeader(w.b, w.off);
 }
 
@@ -287,7 +294,7 @@ function checkRecordAt(b: Buffer, at: number, i: number, last: boolean): void {
  */
 export function validateTableUpdate(buf: Uint8Array, off = 0, len?: number, opts: DecodeOptions = {}): number {
   const w = view(buf, off, len);
-  const { type, dataLength } = checkHeaderAt(w.b, w.off, w.len, opts.versions ?? PS_SUPPORTED_VERSIONS);
+  const { type, dataLength } = checkHeaderAt(w.b, w.off, w.len, versionsOf(opts));
   if (type !== MsgType.TABLE_UPDATE) throw new BadTypeError(type);
   return checkRecords(w.b, w.off, dataLength);
 }
@@ -417,7 +424,7 @@ export function encode(m: Message, buf?: Uint8Array, off = 0): Buffer {
 /** Decode the packet in buf[off, off+len) (len defaults to the rest of the buffer). */
 export function decode(buf: Uint8Array, off = 0, len?: number, opts: DecodeOptions = {}): Message {
   const w = view(buf, off, len);
-  const { type, dataLength } = checkHeaderAt(w.b, w.off, w.len, opts.versions ?? PS_SUPPORTED_VERSIONS);
+  const { type, dataLength } = checkHeaderAt(w.b, w.off, w.len, versionsOf(opts));
   const h = readHeader(w.b, w.off);
   if (type === MsgType.TABLE_UPDATE) {
     const n = checkRecords(w.b, w.off, dataLength);

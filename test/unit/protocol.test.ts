@@ -236,6 +236,7 @@ describe('protocol: typed errors', () => {
     expect(e2.version).toBe(2);
     expect(e2.type).toBe(MsgType.TELEMETRY_REQUEST);
     expect(decode(mutate(good, (c) => (c[4] = 2)), 0, undefined, { versions: [1, 2] }).version).toBe(2);
+    expectProtocolError(() => decode(good, 0, undefined, { versions: 'x' as unknown as number[] }), InvalidFieldError);
     expectProtocolError(() => decode(mutate(good, (c) => (c[3] = 0x01))), BadTypeError);
     expectProtocolError(() => encode({ ...telemetryRequest(), type: 0x42 } as unknown as Message), BadTypeError);
   });
@@ -426,11 +427,13 @@ describe('protocol: misuse', () => {
       if (typeof fn !== 'function' || /Error$/.test(name) || name === 'PacketFramer') continue;
       for (const a of garbage) {
         for (const b of [undefined, ...garbage.slice(0, 6)]) {
-          calls++;
-          try {
-            (fn as (...x: unknown[]) => unknown)(a, b);
-          } catch (e) {
-            expect(e, `${name}(${String(a)}, ${String(b)})`).toBeInstanceOf(ProtocolError);
+          for (const rest of [[], [undefined, { versions: 'x' }], [-3, 7], [{}, null]]) {
+            calls++;
+            try {
+              (fn as (...x: unknown[]) => unknown)(a, b, ...rest);
+            } catch (e) {
+              expect(e, `${name}(${String(a)}, ${String(b)}, ${rest.map(String).join(', ')})`).toBeInstanceOf(ProtocolError);
+            }
           }
         }
       }
