@@ -1,4 +1,6 @@
 /** Every `pathsteer bench` subcommand, one file each (keep the list sorted). */
 import type { RegisterCommand } from '../../command.js';
+import { registerBenchGatewayMemory } from './gateway-memory.js';
+import { registerBenchGatewayUpdates } from './gateway-updates.js';
 
-export const benchCommands: RegisterCommand[] = [];
+export const benchCommands: RegisterCommand[] = [registerBenchGatewayMemory, registerBenchGatewayUpdates];

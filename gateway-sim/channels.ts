@@ -1,0 +1,163 @@
+/**
+ * The two ways a gateway's path table gets updated (ZooRoute §3.3, §5.2, Fig. 13):
+ *
+ * - PcieChannel: the CPU writes tables over PCIe, one transaction per table
+ *   write, at a fixed rate (default 10,000/s, ZooRoute's stress-test figure). On
+ *   a virtual clock (benchmarks: modelled time, no waiting) or enforced in real
+ *   time (process use).
+ * - PacketChannel: the CPU encodes type-0x05 table-update packets (batches of
+ *   records) and injects them into the pipeline from the CPU port; the pipeline
+ *   applies one record per pass and recirculates to the end flag. Passes are
+ *   counted and the wall time measured.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { batchTableUpdates, encode, encodingLength, PS_MAX_TABLE_UPDATE_RECORDS, type TableUpdateRecord } from '../src/protocol/index.js';
+import type { Gateway } from './gateway.js';
+import { GatewaySimError } from './p4/errors.js';
+import { CPU_PORT } from './p4/pipeline.js';
+import { IPV4_HEADER_SIZE, UDP_HEADER_SIZE, writeIpv4UdpHeaders } from './packet.js';
+import type { PeerState } from './path/types.js';
+
+export const DEFAULT_PCIE_RATE = 10_000;
+
+export interface PcieOptions {
+  /** Transactions per second. @default 10000 */
+  rate?: number;
+  /** Pace writes in real time instead of on the virtual clock. @default false */
+  realtime?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface PcieReport {
+  updates: number;
+  transactions: number;
+  /** transactions / rate: the time the writes take over PCIe. */
+  modelledSeconds: number;
+  /** Time this call took (the model's own cost on the virtual clock; ≥ modelled in real time). */
+  wallSeconds: number;
+}
+
+export class PcieChannel {
+  readonly rate: number;
+  readonly realtime: boolean;
+  private readonly signal: AbortSignal | undefined;
+  /** Transactions so far (the virtual clock is transactions / rate). */
+  transactions = 0;
+
+  constructor(o: PcieOptions = {}) {
+    this.rate = o.rate ?? DEFAULT_PCIE_RATE;
+    if (!(this.rate > 0)) throw new GatewaySimError(`PCIe rate ${this.rate} must be positive`);
+    this.realtime = o.realtime ?? false;
+    this.signal = o.signal;
+  }
+
+  /** Virtual clock: seconds of PCIe time used so far. */
+  get seconds(): number {
+    return this.transactions / this.rate;
+  }
+
+  /** Apply updates on the virtual clock. */
+  sendSync(gw: Gateway, updates: readonly PeerState[]): PcieReport {
+    if (this.realtime) throw new GatewaySimError('sendSync runs on the virtual clock; this channel enforces real time (use send)');
+    const t0 = process.hrtime.bigint();
+    let tx = 0;
+    for (const u of updates) tx += gw.apply(u);
+    this.transactions += tx;
+    return { updates: updates.length, transactions: tx, modelledSeconds: tx / this.rate, wallSeconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+  }
+
+  /** Apply updates; in real-time mode each update waits until the channel has had time for the writes before it. */
+  async send(gw: Gateway, updates: readonly PeerState[]): Promise<PcieReport> {
+    if (!this.realtime) return this.sendSync(gw, updates);
+    const t0 = process.hrtime.bigint();
+    const nowMs = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
+    // timers may fire a little early: sleep again until the due time has really passed
+    const until = async (dueMs: number): Promise<void> => {
+      for (let left = dueMs - nowMs(); left > 0; left = dueMs - nowMs()) {
+        await sleep(Math.max(1, Math.ceil(left)), undefined, { signal: this.signal });
+      }
+    };
+    let tx = 0;
+    for (const u of updates) {
+      await until((tx / this.rate) * 1000);
+      tx += gw.apply(u);
+    }
+    await until((tx / this.rate) * 1000);
+    this.transactions += tx;
+    return { updates: updates.length, transactions: tx, modelledSeconds: tx / this.rate, wallSeconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+  }
+}
+
+export interface PacketChannelOptions {
+  /** Records per packet (1..90). @default 90 */
+  perPacket?: number;
+  /** Source address of the update packets (the gateway's CPU). @default 198.18.255.254 */
+  cpu?: number;
+  /** Destination address (the gateway). @default 198.18.255.1 */
+  gateway?: number;
+  /** First sequence id. @default 0 */
+  seq?: number;
+}
+
+export interface PacketReport {
+  records: number;
+  packets: number;
+  /** Pipeline passes (one per record). */
+  passes: number;
+  bytes: number;
+  /** Encoding + every pass, measured. */
+  wallSeconds: number;
+}
+
+export class PacketChannel {
+  readonly perPacket: number;
+  private readonly cpu: number;
+  private readonly gw: number;
+  private seq: number;
+
+  constructor(
+    readonly gateway: Gateway,
+    o: PacketChannelOptions = {},
+  ) {
+    this.perPacket = o.perPacket ?? PS_MAX_TABLE_UPDATE_RECORDS;
+    this.cpu = o.cpu ?? 0xc612fffe; // 198.18.255.254
+    this.gw = o.gateway ?? 0xc612ff01; // 198.18.255.1
+    this.seq = o.seq ?? 0;
+  }
+
+  /** The IPv4 packets carrying `records` (type 0x05, batches of perPacket). */
+  encode(records: readonly TableUpdateRecord[]): Buffer[] {
+    const msgs = batchTableUpdates(records, { seq: this.seq, srcVtep: this.cpu }, this.perPacket);
+    this.seq = (this.seq + msgs.length) >>> 0;
+    return msgs.map((m) => {
+      const n = encodingLength(m);
+      const frame = Buffer.allocUnsafe(IPV4_HEADER_SIZE + UDP_HEADER_SIZE + n);
+      writeIpv4UdpHeaders(frame, { src: this.cpu, dst: this.gw, sport: 10000 + (m.seq % 1000), dport: this.gateway.vxlanPort }, n);
+      encode(m, frame, IPV4_HEADER_SIZE + UDP_HEADER_SIZE);
+      return frame;
+    });
+  }
+
+  /**
+   * Encode and inject; returns passes and wall time. A rejected packet throws its
+   * typed error (ProtocolError / UpdateRejectedError); it changed nothing, and the
+   * packets before it were applied.
+   */
+  send(records: readonly TableUpdateRecord[]): PacketReport {
+    const t0 = process.hrtime.bigint();
+    const frames = this.encode(records);
+    let passes = 0;
+    let bytes = 0;
+    for (const f of frames) {
+      const r = this.gateway.simulate(f, { ingressPort: CPU_PORT });
+      if (r.error) throw r.error;
+      if (r.verdict !== 'drop' || !(r.meta.update as { applied?: number } | undefined)?.applied) {
+        throw new GatewaySimError(`table update packet was not consumed by the pipeline (${r.verdict}: ${r.reason ?? ''})`);
+      }
+      passes += r.passes;
+      bytes += f.length;
+    }
+    const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return { records: records.length, packets: frames.length, passes, bytes, wallSeconds };
+  }
+}

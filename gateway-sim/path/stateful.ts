@@ -1,0 +1,183 @@
+/**
+ * Stateful peers (middlebox vIPs, ZooRoute §6): kept uncompressed, with their
+ * groups, because a flow must keep to the ports that reach its middlebox
+ * instance. Like the naive table, each entry holds one source port, precomputed
+ * by the control plane for a residue of the flow hash:
+ *
+ *   stateful_peer  exact(peer:32)            -> span L = lcm(ngroups, Np)
+ *   stateful_path  exact(peer:32, slot:10)   -> the port for hash % L == slot
+ *
+ * With L a multiple of both ngroups and Np, hash % L fixes both the group
+ * (hash % ngroups) and the start slot (hash % Np), so the stored port is exactly
+ * the host's selectPort choice: the first port of `available & group mask` at or
+ * after the start slot, falling back to any available port when the group has
+ * none. Entries are match data: control plane (PCIe) only.
+ */
+import type { PlacedObject, Target } from '../p4/resources.js';
+import { UpdateRejectedError } from '../p4/errors.js';
+import { Table } from '../p4/table.js';
+import {
+  checkWindow,
+  firstSetFrom,
+  ipv4,
+  memoryOf,
+  type MemoryReport,
+  type PathTable,
+  type PeerState,
+  type PortChoice,
+  type RecordHead,
+} from './types.js';
+
+export const PS_F_STATEFUL = 1;
+const MAX_GROUPS = 8;
+const SLOT_BITS = 10;
+
+export interface StatefulOptions {
+  /** @default 32 */
+  np?: number;
+  /** @default 10000 */
+  basePort?: number;
+  /** vIPs the tables are sized for. */
+  capacity: number;
+  /** Entries of stateful_path. @default capacity × Np (vIPs whose group count divides Np) */
+  entries?: number;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+export class StatefulPathTable implements PathTable {
+  readonly scheme = 'stateful' as const;
+  readonly packetUpdates = false;
+  readonly np: number;
+  readonly basePort: number;
+  readonly capacity: number;
+  readonly peerTable: Table;
+  readonly pathTable: Table;
+
+  constructor(o: StatefulOptions) {
+    this.np = o.np ?? 32;
+    this.basePort = o.basePort ?? 10000;
+    this.capacity = o.capacity;
+    this.peerTable = new Table({
+      name: 'stateful_peer',
+      key: [{ name: 'peer', bits: 32, match: 'exact' }],
+      actions: [{ name: 'set_span', params: [{ name: 'span', bits: SLOT_BITS }] }],
+      size: o.capacity,
+    });
+    this.pathTable = new Table({
+      name: 'stateful_path',
+      key: [
+        { name: 'peer', bits: 32, match: 'exact' },
+        { name: 'slot', bits: SLOT_BITS, match: 'exact' },
+      ],
+      actions: [{ name: 'set_sport', params: [{ name: 'port', bits: 16 }] }, { name: 'keep_sport' }],
+      size: o.entries ?? o.capacity * this.np,
+    });
+  }
+
+  /** Entries a vIP with this many groups takes: lcm(ngroups, Np). */
+  span(ngroups: number): number {
+    const g = Math.max(1, Math.min(ngroups, MAX_GROUPS));
+    return (g * this.np) / gcd(g, this.np);
+  }
+
+  objects(): PlacedObject[] {
+    return [{ object: this.peerTable }, { object: this.pathTable, after: ['stateful_peer'] }];
+  }
+
+  has(peer: number): boolean {
+    return this.peerTable.lookup1(peer).hit;
+  }
+
+  *peers(): IterableIterator<number> {
+    for (const e of this.peerTable.dump()) yield Number(e.match.peer);
+  }
+
+  select(peer: number, flowHash: number): PortChoice | undefined {
+    const p = this.peerTable.apply1(peer);
+    if (!p.hit) return undefined;
+    const r = this.pathTable.apply([peer, (flowHash >>> 0) % (p.params[0] as number)]);
+    if (r.action !== 'set_sport') return undefined;
+    const port = r.params[0] as number;
+    return { idx: port - this.basePort, port };
+  }
+
+  apply(u: PeerState): number {
+    checkWindow(u, this.np, this.basePort);
+    const stateful = (u.flags & PS_F_STATEFUL) !== 0 && (u.ngroups ?? 0) > 0;
+    const ngroups = stateful ? Math.min(u.ngroups!, MAX_GROUPS) : 1;
+    if (stateful && (!Array.isArray(u.groupMask) || u.groupMask.length < ngroups)) {
+      throw new UpdateRejectedError(`stateful peer ${ipv4(u.peer)} needs ${ngroups} group masks`);
+    }
+    const L = this.span(ngroups);
+    let writes = 0;
+    const old = this.peerTable.lookup1(u.peer);
+    const oldL = old.hit ? (old.params[0] as number) : 0;
+    if (!old.hit && this.peerTable.count >= this.capacity) throw new UpdateRejectedError(`stateful_peer is full (${this.capacity} vIPs)`);
+    for (let r = 0; r < L; r++) {
+      let c = u.bitmap;
+      if (stateful) {
+        const inGroup = u.bitmap & (u.groupMask![r % ngroups] ?? 0n);
+        if (inGroup !== 0n) c = inGroup;
+      }
+      const i = firstSetFrom(c, r % this.np, this.np);
+      const e =
+        i >= 0
+          ? { match: { peer: { exact: u.peer }, slot: { exact: r } }, action: 'set_sport', params: { port: this.basePort + i } }
+          : { match: { peer: { exact: u.peer }, slot: { exact: r } }, action: 'keep_sport' };
+      const cur = r < oldL ? this.pathTable.get(e) : undefined;
+      if (cur && cur.action === e.action && (cur.params[0] ?? -1) === (i >= 0 ? this.basePort + i : -1)) continue;
+      if (cur) this.pathTable.modify(e);
+      else this.pathTable.insert(e);
+      writes++;
+    }
+    for (let r = L; r < oldL; r++) {
+      this.pathTable.delete({ match: { peer: { exact: u.peer }, slot: { exact: r } } });
+      writes++;
+    }
+    if (oldL !== L) {
+      this.peerTable.upsert({ match: { peer: { exact: u.peer } }, action: 'set_span', params: { span: L } });
+      writes++;
+    }
+    return writes;
+  }
+
+  remove(peer: number): number {
+    const p = this.peerTable.lookup1(peer);
+    if (!p.hit) return 0;
+    const L = p.params[0] as number;
+    for (let r = 0; r < L; r++) this.pathTable.delete({ match: { peer: { exact: peer }, slot: { exact: r } } });
+    this.peerTable.delete({ match: { peer: { exact: peer } } });
+    return L + 1;
+  }
+
+  checkRecord(r: RecordHead): string | undefined {
+    return `peer ${ipv4(r.peer)} is a stateful vIP; its uncompressed entries are written by the control plane (PCIe) only`;
+  }
+
+  applyRecord(): void {
+    throw new UpdateRejectedError('stateful vIPs take no packet updates');
+  }
+
+  view(peer: number): Record<string, unknown> | undefined {
+    const p = this.peerTable.lookup1(peer);
+    if (!p.hit) return undefined;
+    const L = p.params[0] as number;
+    return {
+      peer: ipv4(peer),
+      scheme: 'stateful',
+      span: L,
+      ports: Array.from({ length: L }, (_, r) => {
+        const e = this.pathTable.lookup([peer, r]);
+        return e.action === 'set_sport' ? (e.params[0] as number) : null;
+      }),
+    };
+  }
+
+  memory(target?: Target): MemoryReport {
+    return memoryOf('stateful', this.np, this.capacity, this.objects(), target);
+  }
+}

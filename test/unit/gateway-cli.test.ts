@@ -1,0 +1,57 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const CLI = 'dist/src/cli/main.js';
+const run = (...args: string[]): unknown => JSON.parse(execFileSync('node', [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+
+describe('pathsteer gateway', () => {
+  it('inspect --table path --json shows the built-in example (Fig. 11 after the packet update)', () => {
+    const j = run('gateway', 'inspect', '--table', 'path', '--json') as {
+      gateways: Array<{ scheme: string; peers: Array<{ peer: string; bitmap?: string; choices: Array<{ hash: number; port: number | null }> }> }>;
+    };
+    const pbm = j.gateways.find((g) => g.scheme === 'pbm')!;
+    const dst2 = pbm.peers.find((p) => p.peer === '198.18.0.2')!;
+    expect(dst2.bitmap).toBe('1001');
+    expect(dst2.choices[2]).toEqual({ hash: 2, port: 10004 });
+    expect(j.gateways.map((g) => g.scheme)).toEqual(['pbm', 'hi']);
+  });
+
+  it('inspect --table resources and a P4 table by name', () => {
+    const r = run('gateway', 'inspect', '--table', 'resources', '--json') as Array<{ objects: Array<{ name: string; stages: number[] }> }>;
+    expect(r[0]!.objects.map((o) => o.name)).toContain('pbm_priority');
+    const t = run('gateway', 'inspect', '--table', 'pbm_priority', '--json') as { entries: unknown[] };
+    expect(t.entries).toHaveLength(16);
+  });
+
+  it('bench memory --json prints the ratios', () => {
+    const j = run('gateway', 'bench', 'memory', '--populations', '2000', '--json') as { pbm_ratio: number; hi_ratio: number; rows: unknown[]; tables: unknown[] };
+    expect(j.pbm_ratio).toBeGreaterThan(1);
+    expect(j.hi_ratio).toBeGreaterThan(1);
+    expect(j.rows).toHaveLength(3);
+  });
+
+  it('bench updates --json prints PCIe and packet times (also as `bench gateway-updates`)', () => {
+    for (const args of [
+      ['gateway', 'bench', 'updates'],
+      ['bench', 'gateway-updates'],
+    ]) {
+      const j = run(...args, '--peers', '1000', '--ports', '32', '--runs', '1', '--json') as { pcie_s: number; packet_s: number; speedup: number; pbm: { passes: number } };
+      expect(j.pcie_s).toBeCloseTo(0.1, 10);
+      expect(j.packet_s).toBeGreaterThan(0);
+      expect(j.speedup).toBeGreaterThan(1);
+      expect(j.pbm.passes).toBe(1000);
+    }
+  });
+
+  it('bad options exit 2 and name the option', () => {
+    const a = spawnSync('node', [CLI, 'gateway', 'bench', 'updates', '--peers', '5'], { encoding: 'utf8' });
+    expect(a.status).toBe(2);
+    expect(a.stderr).toContain('--peers');
+    const b = spawnSync('node', [CLI, 'gateway', 'bench', 'updates', '--m', '5'], { encoding: 'utf8' });
+    expect(b.status).toBe(2);
+    expect(b.stderr).toContain('--m 5 must divide');
+    const c = spawnSync('node', [CLI, 'gateway', 'bench', 'memory', '--populations', '10,x'], { encoding: 'utf8' });
+    expect(c.status).toBe(2);
+    expect(c.stderr).toContain('--populations');
+  });
+});
