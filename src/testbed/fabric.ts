@@ -70,11 +70,37 @@ export function routeLines(plan: TopologyPlan, netns: string): string[] {
   return [];
 }
 
-function tunnelLine(plan: TopologyPlan, h: PlanHost): string {
+/** A tunnel device on a host: one VXLAN device with FDB entries, or one Geneve device per peer. */
+export interface TunnelDevice {
+  ifname: string;
+  /** Remote VTEP of a point-to-point (Geneve) device; undefined for VXLAN (FDB-driven). */
+  peer?: string;
+  line: string;
+}
+
+/** The tunnel devices of host `h` and the `ip link add` line of each. */
+export function tunnelDevices(plan: TopologyPlan, h: PlanHost, uplink = h.uplinks[0]!.ifname): TunnelDevice[] {
   const t = plan.spec.tunnel;
-  const up = h.uplinks[0]!;
+  const mtu = plan.spec.tenantMtu;
   const csum = t.udpCsum === undefined ? '' : t.udpCsum ? ' udpcsum' : ' noudpcsum';
-  return `link add name ${t.device} mtu ${plan.spec.tenantMtu} type vxlan id ${t.vni} local ${h.vtep} dstport ${t.port} dev ${up.ifname} nolearning ttl 64${csum}`;
+  if (t.type === 'geneve') {
+    // Linux Geneve devices have a single remote: one per peer, bridge ports isolated
+    // from each other so the full mesh of tunnels cannot loop.
+    return plan.hosts
+      .map((p, i) => ({ p, i }))
+      .filter(({ p }) => p !== h)
+      .map(({ p, i }) => ({
+        ifname: `gnv${i + 1}`,
+        peer: p.vtep,
+        line: `link add name gnv${i + 1} mtu ${mtu} type geneve id ${t.vni} remote ${p.vtep} dstport ${t.port} ttl 64${csum}`,
+      }));
+  }
+  return [
+    {
+      ifname: t.device,
+      line: `link add name ${t.device} mtu ${mtu} type vxlan id ${t.vni} local ${h.vtep} dstport ${t.port} dev ${uplink} nolearning ttl 64${csum}`,
+    },
+  ];
 }
 
 export function fabricCommands(plan: TopologyPlan, opts: FabricOptions): FabricCommands {
@@ -131,10 +157,10 @@ export function fabricCommands(plan: TopologyPlan, opts: FabricOptions): FabricC
 
   for (const h of plan.hosts) {
     const c = per.get(h.netns)!;
+    const tunnels = tunnelDevices(plan, h);
     c.ip.push(
       `link add name ${h.bridge} address ${h.bridgeMac} mtu ${spec.tenantMtu} type bridge stp_state 0 mcast_snooping 0`,
-      tunnelLine(plan, h),
-      `link set dev ${spec.tunnel.device} master ${h.bridge} up`,
+      ...tunnels.flatMap((d) => [d.line, `link set dev ${d.ifname} master ${h.bridge} up`]),
       ...h.vms.map((v) => `link set dev ${v.hostPort} master ${h.bridge} up`),
     );
     if (opts.localTenant) c.ip.push(`addr add ${h.tenantIp}/24 dev ${h.bridge}`);
@@ -146,6 +172,10 @@ export function fabricCommands(plan: TopologyPlan, opts: FabricOptions): FabricC
     c.ip.push(`link set dev ${h.bridge} up`, ...routeLines(plan, h.netns));
     // Head-end replication of broadcast/unknown traffic to every other VTEP, and
     // static entries for every remote tenant MAC (no flooding of known unicast).
+    if (spec.tunnel.type === 'geneve') {
+      for (const d of tunnels) c.bridge.push(`link set dev ${d.ifname} isolated on`);
+      continue;
+    }
     for (const peer of plan.hosts) {
       if (peer === h) continue;
       c.bridge.push(`fdb append 00:00:00:00:00:00 dev ${spec.tunnel.device} dst ${peer.vtep} self permanent`);

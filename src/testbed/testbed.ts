@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { PathsteerError, UsageError } from '../common/errors.js';
 import { run, type RunOptions, type RunResult } from '../common/exec.js';
 import { logger } from '../common/logger.js';
-import { applyFabric, teardownPrefix } from './fabric.js';
+import { applyFabric, teardownPrefix, tunnelDevices } from './fabric.js';
 import { checkUpFeatures } from './features.js';
 import { installFailure, installShaping, removeFailure, startDropWindow, type DropWindow, type FailureRequest } from './failures.js';
 import { checkPrefix, listNetns, nsenterArgv } from './netns.js';
@@ -83,7 +83,8 @@ export interface HostInfo {
   /** Tunnel source address (= the first uplink's address). */
   vtep_ip: string;
   underlay: UnderlayInfo[];
-  tunnel: { ifname: string; type: string; vni: number; port: number };
+  /** `ifname` is the (first) tunnel device; `devices` lists all (Geneve: one per peer). */
+  tunnel: { ifname: string; type: string; vni: number; port: number; devices: Array<{ ifname: string; peer_vtep: string | null }> };
   bridge: string;
   /** Bridge address in local-tenant mode, else null. */
   tenant_ip: string | null;
@@ -111,13 +112,20 @@ export interface LinkInfo {
 
 function hostInfo(plan: TopologyPlan, h: PlanHost, localTenant: boolean): HostInfo {
   const t = plan.spec.tunnel;
+  const devices = tunnelDevices(plan, h);
   return {
     name: h.name,
     netns: h.netns,
     leaf: h.leaf,
     vtep_ip: h.vtep,
     underlay: h.uplinks.map((u) => ({ ifname: u.ifname, ip: u.ip, prefix_len: u.prefixLen, peer_ip: u.peerIp, leaf: u.leaf, link: u.link })),
-    tunnel: { ifname: t.device, type: t.type, vni: t.vni, port: t.port },
+    tunnel: {
+      ifname: devices[0]?.ifname ?? t.device,
+      type: t.type,
+      vni: t.vni,
+      port: t.port,
+      devices: devices.map((d) => ({ ifname: d.ifname, peer_vtep: d.peer ?? null })),
+    },
     bridge: h.bridge,
     tenant_ip: localTenant ? h.tenantIp : null,
     vms: h.vms.map((v) => ({ name: v.name, netns: v.netns, ifname: v.ifname, ip: v.ip, mac: v.mac, host_port: v.hostPort })),
@@ -192,7 +200,7 @@ export class Testbed {
     }
     state.phase = 'up';
     writeState(state);
-    log.info({ prefix, namespaces: plan.namespaces.length, ms: Math.round(performance.now() - t0) }, 'testbed up');
+    log.debug({ prefix, namespaces: plan.namespaces.length, ms: Math.round(performance.now() - t0) }, 'testbed up');
     return new Testbed(plan, state);
   }
 
