@@ -3,20 +3,21 @@
  * blackhole and random loss are iptables DROP rules (statistic match) in the
  * raw PREROUTING chain of the namespace a direction's packets arrive in, on
  * that link's interface; delay/jitter is the ps-delayq helper holding NFQUEUE'd
- * packets; link down sets both ends administratively down (routers then leave
- * the dead next hop, as with BFD). Everything installed is recorded so heal
- * removes exactly that.
+ * packets; link down sets both ends administratively down and gives every
+ * router the routes a routing protocol would converge to without the link (a
+ * detected failure, routed around; a blackhole is the silent kind). Everything
+ * installed is recorded so heal removes exactly that.
  */
 import { join } from 'node:path';
 import { UsageError } from '../common/errors.js';
 import { run } from '../common/exec.js';
 import { checkFailFeatures } from './features.js';
-import { ipBatch, routeLines } from './fabric.js';
+import { ipBatch, routeLine, routeLines } from './fabric.js';
 import { nsenterArgv } from './netns.js';
 import { nativeBin } from './paths.js';
 import { spawnHelper, stopHelper, type SpawnedHelper } from './processes.js';
 import type { Direction, InstalledFailure, InstalledHelper, InstalledRule, InstalledShaping, TestbedState } from './state.js';
-import type { LinkEnd, PlanLink, TopologyPlan } from './topology.js';
+import { routesWithout, type LinkEnd, type PlanLink, type TopologyPlan } from './topology.js';
 
 /** What to do to a link. Exactly one of blackhole, down, or loss and/or delay. */
 export interface FailureRequest {
@@ -171,6 +172,7 @@ export async function installFailure(
         f.down.push({ netns: end.netns, ifname: end.ifname });
         await ipBatch(end.netns, [`link set dev ${end.ifname} down`]);
       }
+      await convergeRoutes(plan, downLinks(state));
       return f;
     }
     for (const { to } of directedEnds(link, reversed, direction)) {
@@ -204,13 +206,37 @@ export async function removeFailure(plan: TopologyPlan, state: TestbedState, lin
   if (!f) return undefined;
   for (const r of [...f.rules].reverse()) await deleteRule(r);
   for (const h of f.helpers) await stopHelper(h);
+  delete state.failures[linkName];
   if (f.down.length) {
     for (const d of f.down) await ipBatch(d.netns, [`link set dev ${d.ifname} up`]).catch(() => undefined);
-    // Admin-down removed routes whose only next hop used the link; put every route back.
-    for (const netns of new Set(f.down.map((d) => d.netns))) await ipBatch(netns, routeLines(plan, netns));
+    // Admin-down removed a host's or gateway's default route with its uplink; put it back.
+    for (const netns of new Set(f.down.map((d) => d.netns))) {
+      if (!plan.routers.some((r) => r.netns === netns)) await ipBatch(netns, routeLines(plan, netns));
+    }
+    await convergeRoutes(plan, downLinks(state));
   }
-  delete state.failures[linkName];
   return f;
+}
+
+/** Links currently taken down (kind 'down'). */
+export function downLinks(state: TestbedState): Set<string> {
+  return new Set(Object.values(state.failures).filter((f) => f.kind === 'down').map((f) => f.link));
+}
+
+/**
+ * Give every router the routes a routing protocol would converge to with the
+ * `down` links gone (replace changed routes, delete unreachable ones), so a
+ * link taken down is routed around fabric-wide, unlike a silent blackhole.
+ */
+export async function convergeRoutes(plan: TopologyPlan, down: ReadonlySet<string>): Promise<void> {
+  const want = routesWithout(plan, down);
+  for (const r of plan.routers) {
+    const routes = want.get(r.name) ?? [];
+    await ipBatch(r.netns, routes.map(routeLine));
+    const keep = new Set(routes.map((x) => x.dst));
+    const gone = r.routes.filter((x) => !keep.has(x.dst)).map((x) => `route del ${x.dst}`);
+    if (gone.length) await run(['ip', '-n', r.netns, '-force', '-batch', '-'], { input: `${gone.join('\n')}\n`, allowFail: true });
+  }
 }
 
 /** Static delay/jitter/rate from the spec, installed at `up` and kept until `down`. */

@@ -256,7 +256,8 @@ export function planTopology(spec: TestbedSpec, prefix: string): TopologyPlan {
     }
   }
 
-  computeRoutes(routers, gateways, links, spec);
+  const routes = computeRoutes(routers, gateways, links, spec, new Set());
+  for (const r of routers) r.routes = routes.get(r.name) ?? [];
 
   const namespaces = [
     ...routers.map((r) => r.netns),
@@ -277,7 +278,9 @@ function computeRoutes(
   gateways: PlanGateway[],
   links: PlanLink[],
   spec: TestbedSpec,
-): void {
+  down: ReadonlySet<string>,
+): Map<string, PlanRoute[]> {
+  const out = new Map<string, PlanRoute[]>(routers.map((r) => [r.name, []]));
   const isRouter = new Set(routers.map((r) => r.name));
   // adjacency: node -> [{peer, dev (our ifname), via (peer ip)}]
   const adj = new Map<string, Array<{ peer: string; dev: string; via: string }>>();
@@ -286,6 +289,7 @@ function computeRoutes(
     adj.get(x.node)!.push({ peer: y.node, dev: x.ifname, via: y.ip });
   };
   for (const l of links) {
+    if (down.has(l.name)) continue;
     add(l.a, l.b);
     add(l.b, l.a);
   }
@@ -313,9 +317,18 @@ function computeRoutes(
       const nexthops = (adj.get(r.name) ?? [])
         .filter((n) => dist.get(n.peer) === dr - 1)
         .map((n) => ({ via: n.via, dev: n.dev }));
-      if (nexthops.length) r.routes.push({ dst: d.dst, nexthops });
+      if (nexthops.length) out.get(r.name)!.push({ dst: d.dst, nexthops });
     }
   }
+  return out;
+}
+
+/**
+ * Router routes as a routing protocol would converge to them with the links in
+ * `down` gone (used when a link is taken down, so the fabric routes around it).
+ */
+export function routesWithout(plan: TopologyPlan, down: ReadonlySet<string>): Map<string, PlanRoute[]> {
+  return computeRoutes(plan.routers, plan.gateways, plan.links, plan.spec, down);
 }
 
 /** A link picked by name, with `reversed` when the user wrote its ends the other way round. */
