@@ -13,11 +13,14 @@
  *               Accurate to about one packet interval plus sender jitter.
  * TCP flow (fixed-size records on one connection, delivered in order):
  *   lost      = records written but not delivered by the end of the drain.
- *   outage    = the longest delivery gap on the receiver's clock, minus T:
- *               between consecutive deliveries, or from the first send to the
- *               first delivery, or (if records were never delivered) from the
- *               last delivery to the last send. Gaps shorter than `stall_ms`
- *               are scheduling noise and count as 0.
+ *   outage    = the longest time any record was held up beyond the flow's
+ *               base latency: max(rx - tx) - min(rx - tx) over delivered
+ *               records, or, when records were never delivered, from the send
+ *               of the first of them to the end of the observation. For a
+ *               flow broken from t_f until it recovers at t_r this is
+ *               t_r - t_f, its gap in delivery; unlike a receive-gap it does
+ *               not count sender stalls. Below `stall_ms` it is scheduling
+ *               noise and counts as 0.
  * affected   = lost > 0 or outage > 0.
  * outage_ms  = {p50, p99, max} over the affected flows' outages (nearest-rank
  *               percentiles; all 0 when no flow was affected).
@@ -139,12 +142,16 @@ export function analyzeUdpFlow(sender: SenderFlowReport, txBySeq: ArrayLike<numb
 /** What the TCP receiver tracks per flow, streaming (records arrive in order). */
 export interface TcpFlowObservation {
   delivered: number;
-  first_rx_ns: number;
-  last_rx_ns: number;
-  /** Longest gap between consecutive deliveries (ns). */
-  max_gap_ns: number;
-  /** Gaps >= the stall threshold. */
+  /** Shortest one-way delay (rx - tx) of a delivered record: the flow's base latency (ns). */
+  min_delay_ns: number;
+  /** Longest one-way delay of a delivered record (ns). */
+  max_delay_ns: number;
+  /** Send time of the last delivered record. */
+  last_tx_ns: number;
+  /** Times a record's delay rose past base latency + stall threshold. */
   stalls: number;
+  /** Receiver clock when the observation ended. */
+  end_ns: number;
 }
 
 export function analyzeTcpFlow(sender: SenderFlowReport, obs: TcpFlowObservation, intervalNs: number, stallMs: number): FlowResult {
@@ -152,16 +159,16 @@ export function analyzeTcpFlow(sender: SenderFlowReport, obs: TcpFlowObservation
   const delivered = Math.min(obs.delivered, sender.sent);
   const lost = Math.max(0, sender.sent - obs.delivered);
   let stalls = obs.stalls;
-  let longest = 0;
+  let longest: number;
   if (delivered > 0) {
-    const lead = obs.first_rx_ns - sender.first_tx_ns;
-    const trail = lost > 0 ? sender.last_tx_ns - obs.last_rx_ns : 0;
-    if (lead >= thr) stalls++;
-    if (trail >= thr) stalls++;
-    longest = Math.max(obs.max_gap_ns - intervalNs, lead, trail, 0);
-  } else if (sender.sent > 0) {
-    longest = sender.last_tx_ns - sender.first_tx_ns + intervalNs;
-    stalls = 1;
+    const held = obs.max_delay_ns - obs.min_delay_ns;
+    // The first record never delivered was sent one interval after the last delivered one.
+    const trail = lost > 0 ? obs.end_ns - (obs.last_tx_ns + intervalNs) - obs.min_delay_ns : 0;
+    if (trail >= thr && held < trail) stalls++;
+    longest = Math.max(held, trail, 0);
+  } else {
+    longest = sender.sent > 0 ? Math.max(0, obs.end_ns - sender.first_tx_ns) : 0;
+    stalls = sender.sent > 0 ? 1 : 0;
   }
   const affected = lost > 0 || longest >= thr;
   return {

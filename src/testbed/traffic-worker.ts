@@ -190,11 +190,13 @@ async function receiver(cfg: ReceiverConfig): Promise<void> {
   const udpDelivered = new Array<number>(cfg.flows).fill(0);
   const tcpObs: TcpFlowObservation[] = Array.from({ length: cfg.flows }, () => ({
     delivered: 0,
-    first_rx_ns: 0,
-    last_rx_ns: 0,
-    max_gap_ns: 0,
+    min_delay_ns: Number.POSITIVE_INFINITY,
+    max_delay_ns: 0,
+    last_tx_ns: 0,
     stalls: 0,
+    end_ns: 0,
   }));
+  const inStall = new Array<boolean>(cfg.flows).fill(false);
   let stallNs = 50e6;
   let intervalNs = 1e6;
   const sockets: UdpSocket[] = [];
@@ -235,13 +237,14 @@ async function receiver(cfg: ReceiverConfig): Promise<void> {
           if (flow < 0) flow = f;
           const o = tcpObs[f];
           if (o && f === flow) {
-            if (o.delivered === 0) o.first_rx_ns = rx;
-            else {
-              const gap = rx - o.last_rx_ns;
-              if (gap > o.max_gap_ns) o.max_gap_ns = gap;
-              if (gap - intervalNs >= stallNs) o.stalls++;
-            }
-            o.last_rx_ns = rx;
+            const tx = Number(pending.readBigUInt64BE(off + 16));
+            const delay = rx - tx;
+            if (delay < o.min_delay_ns) o.min_delay_ns = delay;
+            if (delay > o.max_delay_ns) o.max_delay_ns = delay;
+            const stalled = delay - o.min_delay_ns >= stallNs;
+            if (stalled && !inStall[f]) o.stalls++;
+            inStall[f] = stalled;
+            o.last_tx_ns = tx;
             o.delivered++;
           }
           off += RECORD_SIZE;
@@ -280,6 +283,11 @@ async function receiver(cfg: ReceiverConfig): Promise<void> {
     const complete = (): boolean =>
       sent.every((s) => (cfg.proto === 'udp' ? udpDelivered[s.flow]! : tcpObs[s.flow]!.delivered) >= s.sent);
     while (!complete() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const end = Number(now());
+    for (const o of tcpObs) {
+      o.end_ns = end;
+      if (o.delivered === 0) o.min_delay_ns = 0;
+    }
     const result = sent.map((s) =>
       cfg.proto === 'udp'
         ? analyzeUdpFlow(s, udpSeen[s.flow]!.v, intervalNs)

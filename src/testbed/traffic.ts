@@ -29,7 +29,7 @@ export interface TrafficOptions {
   port?: number;
   /** UDP datagram size in bytes (>= 32). @default 64 */
   size?: number;
-  /** TCP gaps shorter than this are not outages. @default 50 */
+  /** TCP hold-ups shorter than this are scheduling noise, not outages (TCP's minimum RTO is 200 ms). @default 150 */
   stallMs?: number;
   /** How long to wait after sending for data still in flight. @default 300 (UDP), 5000 (TCP) */
   drainMs?: number;
@@ -111,7 +111,7 @@ function validate(o: TrafficOptions): Required<Omit<TrafficOptions, 'signal' | '
   const protocol = o.protocol ?? 'udp';
   const port = o.port ?? 47_000;
   const size = o.size ?? 64;
-  const stallMs = o.stallMs ?? 50;
+  const stallMs = o.stallMs ?? 150;
   if (!Number.isInteger(flows) || flows < 1 || flows > 1024) throw new UsageError(`--flows must be 1..1024, got ${flows}`);
   if (!(ratePps > 0 && ratePps <= 100_000)) throw new UsageError(`--rate must be in (0, 100000] pps per flow, got ${ratePps}`);
   if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration must be in (0, 3600] s, got ${durationS}`);

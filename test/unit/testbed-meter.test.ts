@@ -8,6 +8,7 @@ import {
   summarizeOutages,
   type FlowResult,
   type SenderFlowReport,
+  type TcpFlowObservation,
 } from '../../src/testbed/meter.js';
 
 const MS = 1e6;
@@ -74,19 +75,30 @@ describe('outage meter: UDP', () => {
 
 describe('outage meter: TCP', () => {
   const sender: SenderFlowReport = { flow: 3, src_port: 41000, dst_port: 47000, sent: 1000, first_tx_ns: 1e9, last_tx_ns: 1e9 + 999 * MS };
-
-  it('a stall longer than stall_ms is an outage; shorter gaps are noise', () => {
-    const stalled = analyzeTcpFlow(sender, { delivered: 1000, first_rx_ns: 1e9 + 0.1 * MS, last_rx_ns: 2e9, max_gap_ns: 1201 * MS, stalls: 1 }, MS, 50);
-    expect(stalled).toMatchObject({ lost: 0, affected: true, outages: 1 });
-    expect(stalled.outage_ms).toBeCloseTo(1200, 6);
-    const noisy = analyzeTcpFlow(sender, { delivered: 1000, first_rx_ns: 1e9 + 0.1 * MS, last_rx_ns: 2e9, max_gap_ns: 21 * MS, stalls: 0 }, MS, 50);
-    expect(noisy).toMatchObject({ affected: false, outage_ms: 0, outages: 0 });
+  const obs = (o: Partial<TcpFlowObservation>): TcpFlowObservation => ({
+    delivered: 1000,
+    min_delay_ns: 0.1 * MS,
+    max_delay_ns: 0.3 * MS,
+    last_tx_ns: sender.last_tx_ns,
+    stalls: 0,
+    end_ns: 2.5e9,
+    ...o,
   });
 
-  it('records never delivered count as lost and extend the outage to the last send', () => {
-    const r = analyzeTcpFlow(sender, { delivered: 400, first_rx_ns: 1e9 + 0.1 * MS, last_rx_ns: 1e9 + 399 * MS, max_gap_ns: 1 * MS, stalls: 0 }, MS, 50);
+  it('a record held up longer than stall_ms is an outage; shorter delays are noise', () => {
+    const stalled = analyzeTcpFlow(sender, obs({ max_delay_ns: 1200.1 * MS, stalls: 1 }), MS, 50);
+    expect(stalled).toMatchObject({ lost: 0, affected: true, outages: 1 });
+    expect(stalled.outage_ms).toBeCloseTo(1200, 6);
+    expect(analyzeTcpFlow(sender, obs({ max_delay_ns: 30 * MS }), MS, 50)).toMatchObject({ affected: false, outage_ms: 0, outages: 0 });
+  });
+
+  it('records never delivered count as lost; the outage runs from the first of them to the end', () => {
+    const r = analyzeTcpFlow(sender, obs({ delivered: 400, last_tx_ns: 1e9 + 399 * MS }), MS, 50);
     expect(r).toMatchObject({ lost: 600, delivered: 400, affected: true });
-    expect(r.outage_ms).toBeCloseTo(600, 6);
+    // first undelivered record sent at 1.4 s, observation ended at 2.5 s, base latency 0.1 ms
+    expect(r.outage_ms).toBeCloseTo(1099.9, 6);
+    const none = analyzeTcpFlow(sender, obs({ delivered: 0, min_delay_ns: 0, max_delay_ns: 0, last_tx_ns: 0 }), MS, 50);
+    expect(none).toMatchObject({ lost: 1000, outage_ms: 1500, outages: 1 });
   });
 });
 

@@ -29,7 +29,7 @@ export function registerTraffic(tb: Command, ctx: CliContext): void {
     .option('--tcp', 'TCP flows instead of UDP')
     .option('--port <port>', 'receiver port (UDP flow f uses port+f)')
     .option('--size <bytes>', 'UDP datagram size')
-    .option('--stall-ms <ms>', 'TCP delivery gaps shorter than this are not outages (default 50)')
+    .option('--stall-ms <ms>', 'TCP hold-ups shorter than this are not outages (default 150; the minimum TCP RTO is 200 ms)')
     .option('--prefix <name>', PREFIX_HELP)
     .option('--json', 'print JSON (schema pathsteer.testbed.traffic/v1, per flow in per_flow)')
     .action(
