@@ -2,11 +2,12 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { runKernelBaseline, runPrefix } from '../../../testbed/index.js';
+import { PREFIX_RE } from '../../../testbed/netns.js';
 import { action, parseOptions, type CliContext, type CommandOutput } from '../../command.js';
 
 const schema = z.object({
   spec: z.string().optional(),
-  prefix: z.string().optional(),
+  prefix: z.string().regex(PREFIX_RE, '1-8 characters [a-z0-9], starting with a letter').optional(),
   flows: z.coerce.number().int().min(1).max(256).default(16),
   rate: z.coerce.number().gt(0).max(10_000).default(200),
   duration: z.coerce.number().gt(0).max(600).default(10),
