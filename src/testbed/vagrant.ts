@@ -163,7 +163,21 @@ function sysctlBlock(lines: string[]): string {
   return `cat > /etc/sysctl.d/90-pathsteer.conf <<'SYSCTL'\n${lines.join('\n')}\nSYSCTL\nsysctl -q --system\n`;
 }
 
+/** netem on the router's side of links with spec delay/jitter/rate (VMs have full kernels). */
+export function netemLines(plan: TopologyPlan, nics: VagrantNic[]): string[] {
+  const out: string[] = [];
+  for (const n of nics) {
+    const p = plan.links.find((l) => l.name === n.link)!.props;
+    if (!p.delayMs && !p.jitterMs && !p.rateMbit) continue;
+    const delay = p.delayMs || p.jitterMs ? ` delay ${p.delayMs}ms${p.jitterMs ? ` ${p.jitterMs}ms` : ''}` : '';
+    const rate = p.rateMbit ? ` rate ${p.rateMbit}mbit` : '';
+    out.push(`tc qdisc replace dev ${n.ifname} root netem${delay}${rate}`);
+  }
+  return out;
+}
+
 function routerScript(plan: TopologyPlan, r: PlanRouter, nics: VagrantNic[]): string {
+  const netem = netemLines(plan, nics);
   return `${header(plan, `router ${r.name} (${r.role})`)}
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends frr iproute2 tcpdump
@@ -171,7 +185,7 @@ ${sysctlBlock(ROUTER_SYSCTL)}
 ${nicCalls(nics)}
 systemctl enable -q systemd-networkd
 systemctl restart systemd-networkd
-sed -i 's/^bgpd=no/bgpd=yes/' /etc/frr/daemons
+${netem.length ? `# Link delay/rate from the spec (egress, each end); re-run provisioning after a reboot.\n${netem.join('\n')}\n` : ''}sed -i 's/^bgpd=no/bgpd=yes/' /etc/frr/daemons
 cat > /etc/frr/frr.conf <<'FRR'
 ${frrConfig(plan, r).trimEnd()}
 FRR

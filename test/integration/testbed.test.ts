@@ -215,6 +215,19 @@ describe.runIf(canLoadBpf)('testbed: other topologies, tunnels and crash recover
     await Testbed.down(prefix);
   });
 
+  it('two regions: WAN links carry the spec delay and rate, which heal leaves alone; the gateway prefix is routed', async () => {
+    const tb = await Testbed.up(loadSpec('examples/testbed/two-region.json'), { prefix });
+    await pingRtts(tb, 'vm1', '192.0.2.3', 2); // ARP across the WAN
+    const wan = await pingRtts(tb, 'vm1', '192.0.2.3', 10);
+    expect(Math.min(...wan)).toBeGreaterThanOrEqual(20); // 10 ms each way
+    expect((await tb.exec('spine1', ['tc', 'qdisc', 'show', 'dev', 'wspine1'])).stdout).toMatch(/tbf .*rate 100Mbit/);
+    expect((await pingRtts(tb, 'host3', '203.0.113.7', 3)).length).toBe(3);
+    await tb.fail('spine1-wspine1', { blackhole: true });
+    expect(await tb.heal()).toEqual(['spine1-wspine1']);
+    expect(Math.min(...(await pingRtts(tb, 'vm1', '192.0.2.3', 5)))).toBeGreaterThanOrEqual(20);
+    await Testbed.down(prefix);
+  });
+
   it('down works from namespace names alone after a crash, ending processes left inside', async () => {
     await Testbed.up(loadSpec('examples/testbed/clos-2x2.json'), { prefix });
     const sleeper = spawnSync('sh', ['-c', `${nsenterArgv(`${prefix}-vm1`, ['sleep', '300']).join(' ')} >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' });

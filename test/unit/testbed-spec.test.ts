@@ -28,6 +28,7 @@ describe('testbed spec', () => {
     expect(s.tunnel).toEqual({ type: 'vxlan', port: 4789, vni: 100, device: 'vxlan0' });
     expect(s.spines.map((x) => x.name)).toEqual(['spine1', 'spine2']);
     expect(s.underlayMtu).toBe(1600);
+    expect(loadSpec('examples/testbed/two-region.json').wan).toHaveLength(2);
     const s4 = loadSpec('examples/testbed/clos-4x4.json');
     expect(s4.spines).toHaveLength(4);
     expect(s4.hosts).toHaveLength(4);

@@ -98,6 +98,16 @@ describe('vagrant generation', () => {
     }
   });
 
+  it('WAN links get netem with the spec delay and rate on both ends; gateways announce their prefix', () => {
+    const g2 = generateVagrant(loadSpec('examples/testbed/two-region.json'));
+    expect(g2.files.get('provision/spine1.sh')).toContain('tc qdisc replace dev wspine1 root netem delay 10ms rate 100mbit');
+    expect(g2.files.get('provision/wspine1.sh')).toContain('tc qdisc replace dev spine2 root netem delay 10ms rate 100mbit');
+    expect(g2.files.get('provision/leaf1.sh')).not.toContain('netem');
+    expect(g2.files.get('frr/leaf2.conf')).toContain('ip route 203.0.113.0/24 198.18.2.3');
+    expect(g2.files.get('frr/wspine1.conf')).toContain(' neighbor 198.19.255.0 remote-as 65000');
+    expect(g2.files.get('provision/gw1.sh')).toContain('ip addr replace 203.0.113.1/24 dev lo');
+  });
+
   it('router provisioning turns on L4 ECMP hashing; scripts are valid bash', () => {
     const leaf = gen.files.get('provision/leaf1.sh')!;
     expect(leaf).toContain('net.ipv4.fib_multipath_hash_policy=1');
