@@ -82,13 +82,13 @@ export async function runKernelBaseline(opts: BaselineOptions = {}): Promise<Bas
     };
     const experiment = (name: string, src: string, dst: string) =>
       parseExperiment({
-      name,
-      traffic: { from: src, to: dst, flows: opts.flows ?? 16, rate: opts.ratePps ?? 200, duration: durationS, protocol: 'tcp' as const },
-      steps: [
-        { at: failAt, do: 'fail', link, blackhole: true, direction: 'both' },
-        { at: healAt, do: 'heal', link },
-      ],
-    });
+        name,
+        traffic: { from: src, to: dst, flows: opts.flows ?? 16, rate: opts.ratePps ?? 200, duration: durationS, protocol: 'tcp' as const },
+        steps: [
+          { at: failAt, do: 'fail', link, blackhole: true, direction: 'both' },
+          { at: healAt, do: 'heal', link },
+        ],
+      });
     const runOpts = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.progress ? { progress: opts.progress } : {}) };
     const hostTcp = await runExperiment(tb, experiment('kernel-txrehash', from, opts.to ?? 'host2'), runOpts);
     let vmTcp: ExperimentResult | undefined;

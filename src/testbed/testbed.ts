@@ -204,6 +204,16 @@ export class Testbed {
     return new Testbed(plan, state);
   }
 
+  /** Bring a testbed up, run `fn` on it, and always take it down again (benchmarks, demos). */
+  static async with<T>(specOrPath: TestbedSpec | string, opts: UpOptions, fn: (tb: Testbed) => Promise<T>): Promise<T> {
+    const tb = await Testbed.up(specOrPath, opts);
+    try {
+      return await fn(tb);
+    } finally {
+      await Testbed.down(tb.prefix);
+    }
+  }
+
   /** The testbed brought up with `prefix` (by this or another process). */
   static load(prefix: string): Testbed {
     const state = readState(checkPrefix(prefix));

@@ -120,7 +120,7 @@ describe.runIf(canLoadBpf)('testbed: clos-2x2 in namespaces', () => {
     const rtt = await pingRtts(tb, 'host1', '198.18.2.1', 20);
     expect(rtt).toHaveLength(20);
     expect(Math.min(...rtt)).toBeGreaterThanOrEqual(50);
-    expect(rtt.sort((a, b) => a - b)[10]).toBeLessThan(52);
+    expect(rtt.sort((a, b) => a - b)[10]).toBeLessThan(60); // 50 ms, not 100: one direction only
     await tb.fail('leaf1-host1', { delayMs: 20, jitterMs: 5, direction: 'a-b' });
     const jit = await pingRtts(tb, 'host1', '198.18.2.1', 40);
     expect(Math.min(...jit)).toBeGreaterThanOrEqual(15);
