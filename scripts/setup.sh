@@ -15,6 +15,7 @@ PKGS=(
   iproute2 iputils-ping iperf3 ethtool procps kmod util-linux   # network tooling
   iptables nftables libnetfilter-queue-dev libnetfilter-queue1  # failure injection, delay helper
   gcc make pkg-config                                           # C helpers
+  ruby                                                          # evaluates vagrant/Vagrantfile in tests
 )
 missing=()
 for p in "${PKGS[@]}"; do

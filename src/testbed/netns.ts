@@ -86,13 +86,14 @@ export function cleanupPrefixSync(prefix: string): string[] {
  * namespace), both ends up.
  */
 export async function addVeth(a: { ns?: string; ifname: string }, b: { ns?: string; ifname: string }): Promise<void> {
-  const argv = ['ip', 'link', 'add', a.ifname];
+  // `name` and `dev` keep iproute2 from reading an ifname like "a" as a keyword ("address").
+  const argv = ['ip', 'link', 'add', 'name', a.ifname];
   if (a.ns) argv.push('netns', a.ns);
   argv.push('type', 'veth', 'peer', 'name', b.ifname);
   if (b.ns) argv.push('netns', b.ns);
   await run(argv);
-  await run(['ip', 'link', 'set', a.ifname, 'up'], { netns: a.ns });
-  await run(['ip', 'link', 'set', b.ifname, 'up'], { netns: b.ns });
+  await run(['ip', 'link', 'set', 'dev', a.ifname, 'up'], { netns: a.ns });
+  await run(['ip', 'link', 'set', 'dev', b.ifname, 'up'], { netns: b.ns });
 }
 
 /** Run argv inside a namespace (`ip netns exec`). */

@@ -6,5 +6,6 @@ import type { RegisterCommand } from '../command.js';
 import { registerBench } from './bench.js';
 import { registerDoctor } from './doctor.js';
 import { registerGateway } from './gateway.js';
+import { registerTestbed } from './testbed.js';
 
-export const commands: RegisterCommand[] = [registerBench, registerDoctor, registerGateway];
+export const commands: RegisterCommand[] = [registerBench, registerDoctor, registerGateway, registerTestbed];
