@@ -75,6 +75,15 @@ export const PathEntryCodec: Codec<PathEntry> = {
   },
 };
 
+/** Text form of PS_F_* flags, e.g. `pin,prefer` (`-` for none). */
+export function flagNames(flags: number): string {
+  const f: string[] = [];
+  if (flags & PS_F_STATEFUL) f.push('stateful');
+  if (flags & PS_F_PIN) f.push('pin');
+  if (flags & PS_F_PREFER) f.push('prefer');
+  return f.join(',') || '-';
+}
+
 /** A path entry with every optional part defaulted (no groups, no preference). */
 export function pathEntry(p: Partial<PathEntry> & Pick<PathEntry, 'basePort' | 'nports' | 'healthy'>): PathEntry {
   const groupMask = [...(p.groupMask ?? [])];
