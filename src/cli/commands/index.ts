@@ -3,7 +3,11 @@
  * function here (keep the list sorted).
  */
 import type { RegisterCommand } from '../command.js';
+import { registerAttach } from './attach.js';
 import { registerBench } from './bench.js';
+import { registerDetach } from './detach.js';
 import { registerDoctor } from './doctor.js';
+import { registerMaps } from './maps.js';
+import { registerPath } from './path.js';
 
-export const commands: RegisterCommand[] = [registerBench, registerDoctor];
+export const commands: RegisterCommand[] = [registerAttach, registerBench, registerDetach, registerDoctor, registerMaps, registerPath];
