@@ -60,6 +60,10 @@ static __always_inline void ps_write_sport(struct __sk_buff *skb, const struct i
 		ps_count(PS_STAT_CSUM_FIXED);
 	}
 	udp->source = sport;
+	/* The skb still carries the hash the vxlan driver derived its port from
+	 * (l4_hash). Anything that reuses it (ECMP in a forwarding namespace, bond
+	 * encap3+4, XPS) would route by the old port; make it hash the headers. */
+	bpf_set_hash_invalid(skb);
 }
 
 /* The window index chosen for flow h of peer, or -1 (packet unchanged).

@@ -96,7 +96,8 @@ const RecordSchema = z.object({
     progId: z.number().int(),
   }),
   hookCreated: z.boolean(),
-  pinsCreated: z.array(z.string()),
+  /** Pins detach removes: the ones attach created, and pins left by `detach --keep-maps` that a later attach adopted. */
+  pinsOwned: z.array(z.string()),
   attachedAt: z.string(),
 });
 
@@ -256,7 +257,9 @@ export function attach(o: AttachOptions): AttachResult {
       program,
       filter,
       hookCreated: hookCreated || (prev?.hookCreated ?? false),
-      pinsCreated: [...new Set([...(prev?.pinsCreated ?? []), ...created.map((p) => p.name)])],
+      // with a record, we own what we created; without one, pins in our own pin
+      // directory are leftovers of `detach --keep-maps` and become ours again
+      pinsOwned: prev ? [...new Set([...prev.pinsOwned, ...created.map((p) => p.name)])] : plans.map((p) => p.name),
       attachedAt: new Date().toISOString(),
     };
     writeRecord(loc, record);
@@ -301,11 +304,11 @@ export interface DetachResult {
   filterReplacedByOther: boolean;
   /** The clsact hook we had created was removed. */
   hookDestroyed: boolean;
-  /** Pins removed (those attach created). */
+  /** Pins removed (those the record owns). */
   unpinned: string[];
 }
 
-/** Undo attach, newest first: filter, clsact (only if we created it), pins we created, record. */
+/** Undo attach, newest first: filter, clsact (only if we created it), pins we own, record. */
 export function detach(ifname: string, o: DetachOptions = {}): DetachResult {
   const loc = locate(ifname, o);
   const rec = readRecord(loc);
@@ -326,7 +329,7 @@ export function detach(ifname: string, o: DetachOptions = {}): DetachResult {
     }
   }
   if (!o.keepMaps) {
-    for (const name of rec.pinsCreated) {
+    for (const name of rec.pinsOwned) {
       const p = join(rec.pinDir, name);
       if (existsSync(p)) {
         rmSync(p);
