@@ -133,7 +133,9 @@ static __always_inline int ps_choose(__be32 peer, __u32 h, __u16 *base)
 static __always_inline void ps_note_activity(__be32 peer, int idx, __u32 len)
 {
 	__u64 bit = idx >= 0 ? 1ULL << (idx & 63) : 0;
-	__u64 now = bpf_ktime_get_ns();
+	/* coarse clock (tick resolution) is plenty for idle detection and costs
+	 * about a fifth of this function less than bpf_ktime_get_ns() */
+	__u64 now = bpf_ktime_get_coarse_ns();
 	struct ps_activity *a = bpf_map_lookup_elem(&ps_activity, &peer);
 
 	if (a) {

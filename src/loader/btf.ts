@@ -55,6 +55,14 @@ export interface BtfVar {
   typeId: number;
 }
 
+export interface BtfMapDef {
+  type?: number;
+  keySize?: number;
+  valueSize?: number;
+  maxEntries?: number;
+  flags?: number;
+}
+
 interface RawType {
   nameOff: number;
   kind: number;
@@ -282,6 +290,51 @@ export class Btf {
       });
     }
     return vars;
+  }
+
+  /** Follow typedefs and qualifiers to the type they name. */
+  private resolve(id: number): number {
+    for (let guard = 0; guard < 64; guard++) {
+      const t = this.types[id];
+      if (!t) return id;
+      if (t.kind === BtfKind.TYPEDEF || t.kind === BtfKind.VOLATILE || t.kind === BtfKind.CONST || t.kind === BtfKind.RESTRICT || t.kind === BtfKind.TYPE_TAG) {
+        id = t.sizeOrType;
+      } else {
+        return id;
+      }
+    }
+    return id;
+  }
+
+  /**
+   * A BTF-defined map (libbpf `SEC(".maps")` struct): `__uint(name, N)` members
+   * are pointers to arrays of N elements, `__type(key, T)` pointers to T.
+   */
+  mapDef(name: string): BtfMapDef | undefined {
+    const v = this.datasec('.maps')?.find((x) => x.name === name);
+    if (!v) return undefined;
+    const st = this.types[this.resolve(v.typeId)];
+    if (!st || st.kind !== BtfKind.STRUCT) return undefined;
+    const def: BtfMapDef = {};
+    for (let i = 0; i < st.vlen; i++) {
+      const o = st.extra + 12 * i;
+      const member = this.str(this.raw.readUInt32LE(o));
+      const ptr = this.types[this.resolve(this.raw.readUInt32LE(o + 4))];
+      if (!ptr || ptr.kind !== BtfKind.PTR) continue;
+      const targetId = this.resolve(ptr.sizeOrType);
+      const target = this.types[targetId]!;
+      if (member === 'key' || member === 'value') {
+        def[member === 'key' ? 'keySize' : 'valueSize'] = this.sizeOf(targetId);
+      } else if (target.kind === BtfKind.ARRAY) {
+        const n = this.raw.readUInt32LE(target.extra + 8);
+        if (member === 'type') def.type = n;
+        else if (member === 'max_entries') def.maxEntries = n;
+        else if (member === 'map_flags') def.flags = n;
+        else if (member === 'key_size') def.keySize = n;
+        else if (member === 'value_size') def.valueSize = n;
+      }
+    }
+    return def;
   }
 
   /** Names of the data sections present. */

@@ -1,5 +1,5 @@
 /** libbpf through koffi: objects, maps, TC attach, pins, ring buffers, test runs, BTF. */
-export { Btf, BtfKind, elfSection, type BtfMember, type BtfStruct, type BtfVar } from './btf.js';
+export { Btf, BtfKind, elfSection, type BtfMapDef, type BtfMember, type BtfStruct, type BtfVar } from './btf.js';
 export { BpfError, errnoCode, LibbpfMissingError, PinMismatchError } from './errors.js';
 export { ifIndex, possibleCpus } from './libbpf.js';
 export { BpfMap, BPF_F_NO_PREALLOC, MapType, mapInfo, mapTypeName, UpdateFlag, type BatchRead, type MapInfo, type MapSpec } from './map.js';

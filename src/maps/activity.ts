@@ -5,7 +5,7 @@
 import { checkSource, target, type Codec, type FieldLayout } from './codec.js';
 
 export interface Activity {
-  /** CLOCK_MONOTONIC ns of the last tunnel packet (process.hrtime.bigint() scale). */
+  /** CLOCK_MONOTONIC_COARSE ns of the last tunnel packet: process.hrtime.bigint() scale, up to one tick behind. */
   lastSeenNs: bigint;
   packets: bigint;
   bytes: bigint;

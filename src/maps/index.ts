@@ -19,17 +19,31 @@ import type { Codec } from './codec.js';
 import { ConfigCodec } from './config.js';
 import { ConnEventCodec } from './conn-event.js';
 import { PathEntryCodec } from './path-entry.js';
+import { MapName } from './names.generated.js';
 import { PinKeyCodec, PinValCodec } from './pin.js';
+import { PeerCodec, U32Codec, U64Codec, U8Codec } from './scalar.js';
 
-/** Every struct codec, for the BTF layout test (each must match its C struct). */
-export const STRUCT_CODECS: ReadonlyArray<Codec<never>> = [
-  ConfigCodec,
-  PathEntryCodec,
-  PinKeyCodec,
-  PinValCodec,
-  ActivityCodec,
-  AltpathRuleCodec,
-  AltpathCodec,
-  LpmKeyCodec,
-  ConnEventCodec,
-] as unknown as ReadonlyArray<Codec<never>>;
+/** Every struct codec by TypeScript name, for the BTF layout test (each must match its C struct). */
+export const STRUCT_CODECS: Readonly<Record<string, Codec<never>>> = {
+  PsConfig: ConfigCodec,
+  PathEntry: PathEntryCodec,
+  PinKey: PinKeyCodec,
+  PinVal: PinValCodec,
+  Activity: ActivityCodec,
+  AltpathRule: AltpathRuleCodec,
+  Altpath: AltpathCodec,
+  LpmKey: LpmKeyCodec,
+  ConnEvent: ConnEventCodec,
+} as unknown as Record<string, Codec<never>>;
+
+/** Key and value codec of every map (ps_conn_events: its records). */
+export const MAP_CODECS: Readonly<Record<string, { key?: Codec<never>; value: Codec<never> }>> = {
+  [MapName.config]: { key: U32Codec, value: ConfigCodec },
+  [MapName.stats]: { key: U32Codec, value: U64Codec },
+  [MapName.path]: { key: PeerCodec, value: PathEntryCodec },
+  [MapName.pin]: { key: PinKeyCodec, value: PinValCodec },
+  [MapName.activity]: { key: PeerCodec, value: ActivityCodec },
+  [MapName.altpath]: { key: U32Codec, value: AltpathCodec },
+  [MapName.altpathExclude]: { key: LpmKeyCodec, value: U8Codec },
+  [MapName.connEvents]: { value: ConnEventCodec },
+} as unknown as Record<string, { key?: Codec<never>; value: Codec<never> }>;

@@ -58,10 +58,17 @@ export class TypedMap<K, V> {
   setMany(entries: ReadonlyArray<readonly [K, V]>, flags = 0): number {
     const keys = Buffer.alloc(entries.length * this.map.keySize);
     const values = Buffer.alloc(entries.length * this.map.valueBytes);
-    entries.forEach(([k, v], i) => {
-      this.key.encode(k, keys, i * this.map.keySize);
-      this.encodeValue(v, values, i * this.map.valueBytes);
-    });
+    for (let i = 0; i < entries.length; i++) this.key.encode(entries[i]![0], keys, i * this.map.keySize);
+    if (this.value.encodeMany && !this.map.percpu) {
+      this.value.encodeMany(
+        entries.map((e) => e[1]),
+        values,
+        0,
+        this.map.valueBytes,
+      );
+    } else {
+      for (let i = 0; i < entries.length; i++) this.encodeValue(entries[i]![1], values, i * this.map.valueBytes);
+    }
     try {
       return this.map.updateBatch(keys, values, flags);
     } catch (e) {

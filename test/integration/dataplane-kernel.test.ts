@@ -4,6 +4,7 @@
  * counted in the spines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BpfObjects } from '../../src/maps/names.generated.js';
 import { runPrefix } from '../../src/testbed/netns.js';
 import { nsRun } from '../../src/testbed/netns.js';
 import { H2, SpineLeaf, TENANT } from '../support/spine-leaf.js';
@@ -163,7 +164,7 @@ describe.runIf(canLoadBpf && canUseNetns)('vxlan_sport steers tunnel flows acros
     const out = JSON.parse(await cli('detach', '--iface', 'up0', '--json')) as { filterRemoved: boolean; hookDestroyed: boolean; unpinned: string[] };
     expect(out.filterRemoved).toBe(true);
     expect(out.hookDestroyed).toBe(true);
-    expect(out.unpinned.sort()).toEqual(['ps_activity', 'ps_config', 'ps_path', 'ps_pin', 'ps_stats']);
+    expect(out.unpinned.sort()).toEqual([...BpfObjects.vxlanSport.maps].sort());
     const qd = await nsRun(net.ns('h1'), ['tc', 'qdisc', 'show', 'dev', 'up0']);
     expect(qd.stdout).not.toContain('clsact');
     // traffic flows on untouched

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowHash, selectPort, validWindow } from '../../src/agent/select-port.js';
-import { PS_STAT_MAX, ProgName, PsStat, type PsStatName } from '../../src/maps/names.generated.js';
+import { MapName, PS_STAT_MAX, ProgName, PsStat, type PsStatName } from '../../src/maps/names.generated.js';
 import { pathEntry, PS_F_PIN, type PathEntry } from '../../src/maps/path-entry.js';
 import { FIXTURE_CONFIG, FIXTURES } from '../fixtures/vxlan-sport-packets.js';
 import { buildUdp4, innerFrame, parseUdp4, udpChecksumOk, udpPseudoSeed, vxlanPayload } from '../support/packets.js';
@@ -25,7 +25,7 @@ describe.runIf(canLoadBpf)('vxlan_sport through BPF_PROG_TEST_RUN', () => {
 
   it('counts one ps_stats id per enum ps_stat value', () => {
     expect(Object.keys(PsStat)).toHaveLength(PS_STAT_MAX);
-    expect(sut.obj.map('ps_stats' as never).maxEntries).toBe(PS_STAT_MAX);
+    expect(sut.obj.map(MapName.stats).maxEntries).toBe(PS_STAT_MAX);
   });
 
   describe.each(PROGRAMS)('%s: packet fixtures', (prog) => {

@@ -1,4 +1,6 @@
 /** Every `pathsteer bench` subcommand, one file each (keep the list sorted). */
 import type { RegisterCommand } from '../../command.js';
+import { registerBenchDataplane } from './dataplane.js';
+import { registerBenchMaps } from './maps.js';
 
-export const benchCommands: RegisterCommand[] = [];
+export const benchCommands: RegisterCommand[] = [registerBenchDataplane, registerBenchMaps];
