@@ -8,6 +8,8 @@
  *               else healthy; always limited to the nports window.
  *   pin:        a pinned index whose bit is still healthy is kept.
  *   choose:     first candidate bit at or after h % nports, cyclically.
+ *   h:          flowHash(kernel-chosen outer sport, ps_config.hash_seed).
+ *   invalid:    nports outside 1..64 or a window past port 65535 -> no choice.
  */
 import { PS_F_PREFER, PS_F_STATEFUL, type PathEntry } from '../maps/path-entry.js';
 

@@ -11,6 +11,7 @@ import { BpfMap, MapType } from '../../src/loader/index.js';
 import { MapName } from '../../src/maps/names.generated.js';
 import { addNetns, cleanupPrefix, nsenterArgv, nsName, nsRun, runPrefix } from '../../src/testbed/netns.js';
 import { canLoadBpf, canUseNetns } from '../support/privileged.js';
+import { removeEmptyNsDirs } from '../support/spine-leaf.js';
 
 const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 const PEER = '198.18.7.2';
@@ -42,6 +43,7 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer attach / detach / path / ma
     await cleanupPrefix(prefix);
     rmSync(`/sys/fs/bpf/pathsteer/ns/${ns}`, { recursive: true, force: true });
     rmSync(`/run/pathsteer/ns/${ns}`, { recursive: true, force: true });
+    removeEmptyNsDirs();
   });
 
   it('attach creates the clsact hook it needs; the filter outlives the CLI; detach removes hook, filter, pins and record', async () => {

@@ -4,7 +4,7 @@
  * counted in the spines.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfObjects } from '../../src/maps/names.generated.js';
+import { BpfObjects, ProgName } from '../../src/maps/names.generated.js';
 import { runPrefix } from '../../src/testbed/netns.js';
 import { nsRun } from '../../src/testbed/netns.js';
 import { H2, SpineLeaf, TENANT } from '../support/spine-leaf.js';
@@ -115,6 +115,23 @@ describe.runIf(canLoadBpf && canUseNetns)('vxlan_sport steers tunnel flows acros
     expect(after.csum_zero).toBeGreaterThan(before.csum_zero!); // noudpcsum stayed without one
     expect(after.pin_moved).toBeGreaterThan(before.pin_moved!);
     expect(after.no_healthy).toBe(before.no_healthy);
+  });
+
+  it('the compat build (kernels without bpf_cast_to_kern_ctx) keeps TCP across the tunnel working too', async () => {
+    const swapped = JSON.parse(await cli('attach', '--iface', 'up0', '--variant', 'compat', '--json')) as { program: string; replaced: boolean };
+    expect(swapped).toMatchObject({ program: ProgName.vxlanSportCompat, replaced: true });
+    const csumErrors = await net.h2UdpCsumErrors();
+    for (const offload of ['on', 'off']) {
+      await nsRun(net.ns('h1'), ['ethtool', '-K', 'up0', 'tx', offload]);
+      await net.resetCounters();
+      for (const tenant of [TENANT.csum, TENANT.nocsum]) {
+        const r = await net.helper('h1', 'tcp-client', { addr: tenant.h2, port: 5001, bytes: 1 << 20, timeoutMs: 20_000 });
+        expect(r.code, `compat, TCP to ${tenant.h2} with tx offload ${offload}: ${r.stdout} ${r.stderr}`).toBe(0);
+      }
+      expect((await net.counts()).spine1.total).toBe(0);
+    }
+    expect(await net.h2UdpCsumErrors()).toBe(csumErrors);
+    await cli('attach', '--iface', 'up0');
   });
 
   /** Send flow F (one inner 5-tuple) and return the window port it used. */

@@ -10,7 +10,7 @@
  *                           leaf1 s2 .3.1 -- .3.2 l1 spine2 l2 .5.2 -- .5.1 s2 leaf2          (198.18.x.y/30)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmdirSync, rmSync } from 'node:fs';
 import { run, type RunResult } from '../../src/common/exec.js';
 import { addNetns, addVeth, cleanupPrefix, nsenterArgv, nsName, nsRun, sysctl } from '../../src/testbed/netns.js';
 
@@ -181,6 +181,18 @@ export class SpineLeaf {
     for (const n of ['h1', 'h2']) {
       rmSync(`/sys/fs/bpf/pathsteer/ns/${this.ns(n as never)}`, { recursive: true, force: true });
       rmSync(`/run/pathsteer/ns/${this.ns(n as never)}`, { recursive: true, force: true });
+    }
+    removeEmptyNsDirs();
+  }
+}
+
+/** rmdir the shared `ns` directories when nothing else is left in them (rmdir fails otherwise). */
+export function removeEmptyNsDirs(): void {
+  for (const d of ['/sys/fs/bpf/pathsteer/ns', '/run/pathsteer/ns']) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // not empty, or gone: someone else's
     }
   }
 }
