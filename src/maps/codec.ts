@@ -27,6 +27,11 @@ export interface Codec<T> {
   readonly fields: readonly FieldLayout[];
   encode(v: T, buf?: Buffer, off?: number): Buffer;
   decode(buf: Buffer, off?: number): T;
+  /**
+   * Optional bulk form of encode: value i at off + i * stride of buf (a whole
+   * table for a batch update). Same bytes as calling encode for each.
+   */
+  encodeMany?(vs: readonly T[], buf: Buffer, off?: number, stride?: number): void;
 }
 
 /** A Buffer of `size` bytes at `off` in `buf`, or a new zeroed one. */
@@ -41,5 +46,21 @@ export function target(size: number, buf?: Buffer, off = 0): Buffer {
 export function checkSource(cName: string, size: number, buf: Buffer, off: number): void {
   if (off < 0 || off + size > buf.length) {
     throw new RangeError(`${cName}: need ${size} bytes at offset ${off}, got ${buf.length - off}`);
+  }
+}
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * Write a u64 bitmap or counter little-endian; values outside 0..2^64-1 wrap
+ * like BigInt.asUintN(64). Zero (the common case for unused masks) skips BigInt
+ * arithmetic, which dominates encoding a full table.
+ */
+export function writeU64(b: Buffer, v: bigint, off: number): void {
+  if (v === 0n) {
+    b.writeUInt32LE(0, off);
+    b.writeUInt32LE(0, off + 4);
+  } else {
+    b.writeBigUInt64LE(v > 0n && v <= U64_MAX ? v : BigInt.asUintN(64, v), off);
   }
 }

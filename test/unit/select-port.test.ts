@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { firstSetFrom, selectPort } from '../../src/agent/select-port.js';
+import { firstSetFrom, flowHash, selectPort, validWindow } from '../../src/agent/select-port.js';
 import { PathEntryCodec, PS_F_PREFER, PS_F_STATEFUL, pathEntry } from '../../src/maps/path-entry.js';
 
 describe('selectPort', () => {
@@ -95,5 +95,27 @@ describe('selectPort', () => {
         },
       ),
     );
+  });
+});
+
+describe('flowHash and window validity', () => {
+  it('flowHash is a u32 that depends on the seed (C mirror checked in the differential test)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 0xffffffff }), (sport, seed) => {
+        const h = flowHash(sport, seed);
+        expect(Number.isInteger(h) && h >= 0 && h <= 0xffffffff).toBe(true);
+      }),
+    );
+    const hs = new Set(Array.from({ length: 1000 }, (_, i) => flowHash(32768 + i, 7) % 64));
+    expect(hs.size).toBe(64); // spreads over a 64-port window
+    expect(flowHash(40000, 1)).not.toBe(flowHash(40000, 2));
+  });
+
+  it('a window that runs past port 65535 is not used', () => {
+    expect(validWindow({ basePort: 65472, nports: 64 })).toBe(true);
+    expect(validWindow({ basePort: 65473, nports: 64 })).toBe(false);
+    expect(selectPort(pathEntry({ basePort: 65530, nports: 16, healthy: 0xffffn }), 3)).toBeUndefined();
+    expect(validWindow({ basePort: 1000, nports: 0 })).toBe(false);
+    expect(validWindow({ basePort: 1000, nports: 65 })).toBe(false);
   });
 });

@@ -3,9 +3,22 @@
  * function here (keep the list sorted).
  */
 import type { RegisterCommand } from '../command.js';
+import { registerAttach } from './attach.js';
 import { registerBench } from './bench.js';
+import { registerDetach } from './detach.js';
 import { registerDoctor } from './doctor.js';
 import { registerGateway } from './gateway.js';
+import { registerMaps } from './maps.js';
+import { registerPath } from './path.js';
 import { registerTestbed } from './testbed.js';
 
-export const commands: RegisterCommand[] = [registerBench, registerDoctor, registerGateway, registerTestbed];
+export const commands: RegisterCommand[] = [
+  registerAttach,
+  registerBench,
+  registerDetach,
+  registerDoctor,
+  registerGateway,
+  registerMaps,
+  registerPath,
+  registerTestbed,
+];

@@ -1,0 +1,159 @@
+/* pathsteer_types.h: every struct and constant shared by the BPF programs and
+ * user space (src/maps mirrors each one byte for byte); no logic. */
+#ifndef PATHSTEER_TYPES_H
+#define PATHSTEER_TYPES_H
+
+/* Needs __u8..__u64 and __be16/__be32: vmlinux.h in BPF programs. Every struct
+ * uses explicit padding and has its size asserted; host byte order unless the
+ * member type says __be. Peer VTEP addresses are __be32 exactly as in the IPv4
+ * header, so the data plane looks them up without swapping. */
+
+#define PS_MAX_PORTS 64
+#define PS_MAX_GROUPS 8
+#define PS_ALTPATH_MAX_RULES 8
+
+/* First three bytes of every pathsteer wire header (DESIGN §3). */
+#define PS_MAGIC0 0xff
+#define PS_MAGIC1 0xee
+#define PS_MAGIC2 0xdd
+
+/* ps_path_entry.flags */
+enum ps_path_flags {
+	PS_F_STATEFUL = 1 << 0, /* middlebox groups apply: a flow keeps to group h % ngroups */
+	PS_F_PIN = 1 << 1,      /* pin flows: a flow changes port only when its port turns unhealthy */
+	PS_F_PREFER = 1 << 2,   /* use preferred & healthy when non-empty */
+};
+
+/* ps_stats counter ids: one per branch the data plane can take. */
+enum ps_stat {
+	PS_STAT_TUNNEL = 0,         /* tunnel packets (IPv4/UDP to a tunnel port, not probes) */
+	PS_STAT_NO_ENTRY = 1,       /* no ps_path entry for the peer: left unchanged */
+	PS_STAT_BAD_ENTRY = 2,      /* entry with nports 0 or > 64, or ports past 65535: left unchanged */
+	PS_STAT_NO_HEALTHY = 3,     /* no healthy candidate port: left unchanged */
+	PS_STAT_STEERED = 4,        /* a port was chosen from the path table */
+	PS_STAT_REWRITTEN = 5,      /* ...and it differed from the kernel's, so sport was rewritten */
+	PS_STAT_GROUP_FALLBACK = 6, /* stateful: the flow's group had no healthy port, used any healthy */
+	PS_STAT_PIN_HIT = 7,        /* kept the flow's pinned port */
+	PS_STAT_PIN_NEW = 8,        /* first packet of a pinned flow: pin written */
+	PS_STAT_PIN_MOVED = 9,      /* pinned port turned unhealthy: flow moved, pin rewritten */
+	PS_STAT_PIN_ERR = 10,       /* pin could not be written */
+	PS_STAT_PROBE_STAMPED = 11, /* probe packet: sport set to the header's tx_sport */
+	PS_STAT_PROBE_INVALID = 12, /* magic but truncated header or tx_sport 0: left unchanged */
+	PS_STAT_CSUM_FIXED = 13,    /* outer UDP checksum updated incrementally */
+	PS_STAT_CSUM_SEED = 14,     /* outer checksum is a partial seed the stack/NIC completes later */
+	PS_STAT_CSUM_ZERO = 15,     /* no outer checksum (vxlan noudpcsum): left zero */
+	PS_STAT_ACTIVITY_ERR = 16,  /* ps_activity insert failed */
+	PS_STAT_MAX = 17,
+};
+
+/* ps_config[0]: run-time configuration written by `pathsteer attach`. */
+struct ps_config {
+	__u16 vxlan_port;  /* tunnel UDP destination port (4789, 8472 for flannel); 0 = off */
+	__u16 geneve_port; /* 6081; 0 = off */
+	__u16 agent_port;  /* where probe_steer delivers probes */
+	__u16 flags;       /* reserved, 0 */
+	__u32 hash_seed;   /* mixed into the flow hash (ps_flow_hash) */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct ps_config) == 16, "ps_config size");
+
+/* ps_path[peer]: the candidate source-port window of one peer VTEP. */
+struct ps_path_entry {
+	__u16 base_port;  /* port of bit 0 */
+	__u8 nports;      /* window size, 1..64 */
+	__u8 flags;       /* enum ps_path_flags */
+	__u8 ngroups;     /* middlebox groups in use, 0..8 */
+	__u8 pad[3];
+	__u64 healthy;    /* bit i: base_port + i is healthy */
+	__u64 preferred;  /* bit i: base_port + i is preferred (PS_F_PREFER) */
+	__u64 group_mask[PS_MAX_GROUPS];
+};
+_Static_assert(sizeof(struct ps_path_entry) == 88, "ps_path_entry size");
+
+/* ps_pin key: a flow of a peer (flow_hash = ps_flow_hash of the kernel's sport). */
+struct ps_pin_key {
+	__be32 peer;
+	__u32 flow_hash;
+};
+_Static_assert(sizeof(struct ps_pin_key) == 8, "ps_pin_key size");
+
+struct ps_pin_val {
+	__u8 idx; /* pinned bit (port base_port + idx) */
+	__u8 pad[7];
+};
+_Static_assert(sizeof(struct ps_pin_val) == 8, "ps_pin_val size");
+
+/* ps_activity[peer], per CPU: user space sums packets/bytes, ORs ports_in_use
+ * and takes the largest last_seen_ns. */
+struct ps_activity {
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last tunnel packet */
+	__u64 packets;
+	__u64 bytes;
+	__u64 ports_in_use; /* bit i: a flow left on base_port + i */
+};
+_Static_assert(sizeof(struct ps_activity) == 32, "ps_activity size");
+
+/* AltPath (DESIGN §2.4): a rule marks basis_points/10000 of flows with dscp. */
+struct ps_altpath_rule {
+	__u8 dscp;
+	__u8 pad;
+	__u16 basis_points;
+};
+_Static_assert(sizeof(struct ps_altpath_rule) == 4, "ps_altpath_rule size");
+
+struct ps_altpath {
+	__u32 seed;
+	__u8 nrules;
+	__u8 only_unmarked; /* 1: mark only flows whose DSCP is 0 */
+	__u16 pad;
+	struct ps_altpath_rule rule[PS_ALTPATH_MAX_RULES];
+};
+_Static_assert(sizeof(struct ps_altpath) == 40, "ps_altpath size");
+
+/* ps_altpath_exclude LPM key: IPv6, or IPv4 mapped as ::ffff:a.b.c.d (prefixlen + 96). */
+struct ps_lpm_key {
+	__u32 prefixlen;
+	__u8 addr[16]; /* network byte order */
+};
+_Static_assert(sizeof(struct ps_lpm_key) == 20, "ps_lpm_key size");
+
+/* ps_conn_events record: one sampled TCP connection at close (DESIGN §2.4). */
+struct ps_conn_event {
+	__u64 ts_ns;
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u64 duration_us;
+	__u8 saddr[16]; /* network order; IPv4 in the first 4 bytes when family is AF_INET */
+	__u8 daddr[16];
+	__u32 srtt_us;
+	__u32 rttvar_us;
+	__u32 rto_us;
+	__u32 total_retrans;
+	__u32 segs_out;
+	__u32 segs_in;
+	__u16 sport; /* host byte order */
+	__u16 dport; /* host byte order */
+	__u16 family; /* AF_INET 2, AF_INET6 10 */
+	__u8 dscp;
+	__u8 pad;
+};
+_Static_assert(sizeof(struct ps_conn_event) == 96, "ps_conn_event size");
+
+/* The pathsteer wire header (DESIGN §3), network byte order. */
+struct ps_probe_hdr {
+	__u8 magic[3];
+	__u8 type;
+	__u8 version;
+	__u8 mode;
+	__u8 ctl;
+	__u8 flags;
+	__be16 data_len;
+	__be16 tx_sport; /* the outer source port this packet must carry */
+	__be32 seq;
+	__be32 src_vtep;
+	__u8 backend_id[6];
+	__u8 reserved[2];
+};
+_Static_assert(sizeof(struct ps_probe_hdr) == 28, "ps_probe_hdr size");
+
+#endif /* PATHSTEER_TYPES_H */

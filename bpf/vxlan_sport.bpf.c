@@ -1,0 +1,234 @@
+/* vxlan_sport.bpf.c: TC egress on the underlay NIC (DESIGN §2.2). Probe packets
+ * get the outer source port their header asks for; tunnel packets get a healthy
+ * port from the peer's ps_path window (pinned per flow), and the peer's
+ * ps_activity is updated. Anything else passes untouched. */
+#define PS_MAPS_CORE
+#define PS_MAPS_PATH
+#include "helpers/common.h"
+#include "pathsteer_maps.h"
+#include "helpers/stats.h"
+#include "helpers/flow_hash.h"
+#include "helpers/select.h"
+#include "helpers/csum.h"
+
+/* GPL-compatible: kfuncs (bpf_cast_to_kern_ctx) need it. */
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Linux >= 6.2. Weak: on older kernels the loader loads vxlan_sport_compat. */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
+/*
+ * Does uh->check hold a partial seed (pseudo-header sum) that the NIC, the
+ * stack's checksum fallback or GSO completes over the UDP header later? Then
+ * the port is simply written. Otherwise it is a full checksum (computed in
+ * software, or by local checksum offload when the *inner* packet is the one
+ * left CHECKSUM_PARTIAL) and must be updated, which bpf_l4_csum_replace() does
+ * not do for CHECKSUM_PARTIAL skbs.
+ *
+ * precise: read ip_summed/csum_start from the kernel sk_buff. compat (kernels
+ * without bpf_cast_to_kern_ctx): a seed equals the pseudo-header sum; a full
+ * checksum matches it by chance with probability 2^-16.
+ */
+static __always_inline bool ps_csum_is_seed(struct __sk_buff *skb, const struct iphdr *ip, const struct udphdr *udp,
+					    __u32 l4off, const bool precise)
+{
+	if (precise) {
+		struct sk_buff *k;
+
+		if (skb->gso_size)
+			return true; /* GSO: segmentation finishes the outer checksum */
+		k = bpf_cast_to_kern_ctx(skb);
+		if (BPF_CORE_READ_BITFIELD(k, ip_summed) != PS_CHECKSUM_PARTIAL)
+			return false;
+		return k->csum_start == (__u16)((long)k->data - (long)k->head + l4off);
+	}
+	return udp->check == ps_udp_pseudo_seed(ip, udp);
+}
+
+/* Set the outer source port (network order) and keep the checksum right. */
+static __always_inline void ps_write_sport(struct __sk_buff *skb, const struct iphdr *ip, struct udphdr *udp, __u32 l4off,
+					   __be16 sport, const bool precise)
+{
+	__u16 check = udp->check;
+
+	if (!check) {
+		ps_count(PS_STAT_CSUM_ZERO);
+	} else if (ps_csum_is_seed(skb, ip, udp, l4off, precise)) {
+		ps_count(PS_STAT_CSUM_SEED);
+	} else {
+		udp->check = ps_csum_replace16(check, udp->source, sport);
+		ps_count(PS_STAT_CSUM_FIXED);
+	}
+	udp->source = sport;
+	/* The skb still carries the hash the vxlan driver derived its port from
+	 * (l4_hash). Anything that reuses it (ECMP in a forwarding namespace, bond
+	 * encap3+4, XPS) would route by the old port; make it hash the headers. */
+	bpf_set_hash_invalid(skb);
+}
+
+/* The window index chosen for flow h of peer, or -1 (packet unchanged).
+ * *base gets the entry's base port. */
+static __always_inline int ps_choose(__be32 peer, __u32 h, __u16 *base)
+{
+	struct ps_path_entry *e = bpf_map_lookup_elem(&ps_path, &peer);
+	struct ps_pin_val *pv = NULL;
+	struct ps_pin_key pk = {};
+	bool fallback = false;
+	__u64 healthy, cand;
+	__u32 n;
+	int idx;
+
+	if (!e) {
+		ps_count(PS_STAT_NO_ENTRY);
+		return -1;
+	}
+	n = e->nports;
+	/* every port of the window must be a port number (base + n - 1 <= 65535) */
+	if (n < 1 || n > PS_MAX_PORTS || (__u32)e->base_port + n - 1 > 0xffff) {
+		ps_count(PS_STAT_BAD_ENTRY);
+		return -1;
+	}
+	*base = e->base_port;
+	healthy = e->healthy & ps_window_mask(n);
+
+	if (e->flags & PS_F_PIN) {
+		pk.peer = peer;
+		pk.flow_hash = h;
+		pv = bpf_map_lookup_elem(&ps_pin, &pk);
+		if (pv) {
+			__u32 p = pv->idx;
+
+			if (p < n && ((healthy >> p) & 1)) {
+				ps_count(PS_STAT_PIN_HIT);
+				return (int)p;
+			}
+		}
+	}
+
+	cand = ps_candidates(e, healthy, h, &fallback);
+	if (fallback)
+		ps_count(PS_STAT_GROUP_FALLBACK);
+	idx = ps_first_set_from(cand, h % n, n);
+	if (idx < 0) {
+		ps_count(PS_STAT_NO_HEALTHY);
+		return -1;
+	}
+
+	if (e->flags & PS_F_PIN) {
+		if (pv) {
+			pv->idx = (__u8)idx;
+			ps_count(PS_STAT_PIN_MOVED);
+		} else {
+			struct ps_pin_val nv = { .idx = (__u8)idx };
+
+			if (bpf_map_update_elem(&ps_pin, &pk, &nv, BPF_ANY))
+				ps_count(PS_STAT_PIN_ERR);
+			else
+				ps_count(PS_STAT_PIN_NEW);
+		}
+	}
+	return idx;
+}
+
+static __always_inline void ps_note_activity(__be32 peer, int idx, __u32 len)
+{
+	__u64 bit = idx >= 0 ? 1ULL << (idx & 63) : 0;
+	/* coarse clock (tick resolution) is plenty for idle detection and costs
+	 * about a fifth of this function less than bpf_ktime_get_ns() */
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct ps_activity *a = bpf_map_lookup_elem(&ps_activity, &peer);
+
+	if (a) {
+		a->last_seen_ns = now;
+		a->packets += 1;
+		a->bytes += len;
+		a->ports_in_use |= bit;
+		return;
+	}
+	struct ps_activity fresh = { .last_seen_ns = now, .packets = 1, .bytes = len, .ports_in_use = bit };
+
+	if (bpf_map_update_elem(&ps_activity, &peer, &fresh, BPF_ANY))
+		ps_count(PS_STAT_ACTIVITY_ERR);
+}
+
+static __always_inline int ps_sport_egress(struct __sk_buff *skb, const bool precise)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct ps_probe_hdr *ph;
+	struct ps_config *cfg;
+	struct udphdr *udp;
+	struct iphdr *ip;
+	__u32 l4off, zero = 0, h;
+	__u16 dport, base = 0;
+	int idx;
+
+	if ((void *)(eth + 1) > data_end)
+		return TC_ACT_OK;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end)
+		return TC_ACT_OK;
+	if (ip->protocol != IPPROTO_UDP || ip->ihl < 5 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+		return TC_ACT_OK;
+	l4off = sizeof(*eth) + ip->ihl * 4;
+	udp = data + l4off;
+	if ((void *)(udp + 1) > data_end)
+		return TC_ACT_OK;
+
+	cfg = bpf_map_lookup_elem(&ps_config, &zero);
+	if (!cfg)
+		return TC_ACT_OK;
+	dport = bpf_ntohs(udp->dest);
+	if (!dport || (dport != cfg->vxlan_port && dport != cfg->geneve_port))
+		return TC_ACT_OK;
+
+	/* 1. probe: the header says which source port the packet must carry */
+	ph = (void *)(udp + 1);
+	if ((void *)ph + 3 <= data_end && ph->magic[0] == PS_MAGIC0 && ph->magic[1] == PS_MAGIC1 &&
+	    ph->magic[2] == PS_MAGIC2) {
+		if ((void *)(ph + 1) > data_end || !ph->tx_sport) {
+			ps_count(PS_STAT_PROBE_INVALID);
+			return TC_ACT_OK;
+		}
+		if (ph->tx_sport != udp->source)
+			ps_write_sport(skb, ip, udp, l4off, ph->tx_sport, precise);
+		ps_count(PS_STAT_PROBE_STAMPED);
+		return TC_ACT_OK;
+	}
+
+	/* 2. tunnel packet: a healthy port for this flow from the peer's window */
+	ps_count(PS_STAT_TUNNEL);
+	h = ps_flow_hash(bpf_ntohs(udp->source), cfg->hash_seed);
+	idx = ps_choose(ip->daddr, h, &base);
+
+	/* 3. the agent learns active peers and ports in use from here */
+	ps_note_activity(ip->daddr, idx, skb->len);
+
+	if (idx >= 0) {
+		__be16 sport = bpf_htons((__u16)(base + idx));
+
+		ps_count(PS_STAT_STEERED);
+		if (sport != udp->source) {
+			ps_write_sport(skb, ip, udp, l4off, sport, precise);
+			ps_count(PS_STAT_REWRITTEN);
+		}
+	}
+	return TC_ACT_OK;
+}
+
+/* Reads the skb's checksum state from the kernel (Linux >= 6.2). */
+SEC("tc")
+int vxlan_sport(struct __sk_buff *skb)
+{
+	return ps_sport_egress(skb, true);
+}
+
+/* Same, for kernels without bpf_cast_to_kern_ctx (see ps_csum_is_seed). */
+SEC("tc")
+int vxlan_sport_compat(struct __sk_buff *skb)
+{
+	return ps_sport_egress(skb, false);
+}

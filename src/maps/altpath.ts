@@ -1,0 +1,160 @@
+/**
+ * Codecs for the AltPath structs of bpf/include/pathsteer_types.h:
+ * `struct ps_altpath` (ps_altpath[0]: sampling seed and DSCP rules),
+ * `struct ps_altpath_rule` (one rule) and `struct ps_lpm_key` (the
+ * ps_altpath_exclude LPM trie key; IPv4 as ::ffff:a.b.c.d).
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { checkSource, target, type Codec, type FieldLayout } from './codec.js';
+
+export const PS_ALTPATH_MAX_RULES = 8;
+
+export interface AltpathRule {
+  /** DSCP value to mark (0..63). */
+  dscp: number;
+  /** Share of flows, in 1/10000. */
+  basisPoints: number;
+}
+
+export interface Altpath {
+  seed: number;
+  /** Mark only flows whose DSCP is 0. */
+  onlyUnmarked: boolean;
+  /** At most 8 rules; nrules is rules.length. */
+  rules: AltpathRule[];
+}
+
+export const AltpathRuleCodec: Codec<AltpathRule> = {
+  cName: 'ps_altpath_rule',
+  size: 4,
+  fields: [
+    { name: 'dscp', c: 'dscp', offset: 0, size: 1 },
+    { name: 'pad', c: 'pad', offset: 1, size: 1 },
+    { name: 'basisPoints', c: 'basis_points', offset: 2, size: 2 },
+  ],
+  encode(v, buf, off = 0) {
+    const b = target(4, buf, off);
+    b.writeUInt8(v.dscp, off);
+    b.writeUInt8(0, off + 1);
+    b.writeUInt16LE(v.basisPoints, off + 2);
+    return b;
+  },
+  decode(buf, off = 0) {
+    checkSource('ps_altpath_rule', 4, buf, off);
+    return { dscp: buf.readUInt8(off), basisPoints: buf.readUInt16LE(off + 2) };
+  },
+};
+
+const FIELDS: readonly FieldLayout[] = [
+  { name: 'seed', c: 'seed', offset: 0, size: 4 },
+  { name: 'nrules', c: 'nrules', offset: 4, size: 1 },
+  { name: 'onlyUnmarked', c: 'only_unmarked', offset: 5, size: 1 },
+  { name: 'pad', c: 'pad', offset: 6, size: 2 },
+  { name: 'rules', c: 'rule', offset: 8, size: 32 },
+];
+
+export const AltpathCodec: Codec<Altpath> = {
+  cName: 'ps_altpath',
+  size: 40,
+  fields: FIELDS,
+  encode(v, buf, off = 0) {
+    if (v.rules.length > PS_ALTPATH_MAX_RULES) {
+      throw new RangeError(`ps_altpath holds at most ${PS_ALTPATH_MAX_RULES} rules, got ${v.rules.length}`);
+    }
+    const b = target(40, buf, off);
+    b.fill(0, off, off + 40);
+    b.writeUInt32LE(v.seed >>> 0, off);
+    b.writeUInt8(v.rules.length, off + 4);
+    b.writeUInt8(v.onlyUnmarked ? 1 : 0, off + 5);
+    v.rules.forEach((r, i) => AltpathRuleCodec.encode(r, b, off + 8 + 4 * i));
+    return b;
+  },
+  decode(buf, off = 0) {
+    checkSource('ps_altpath', 40, buf, off);
+    const n = Math.min(buf.readUInt8(off + 4), PS_ALTPATH_MAX_RULES);
+    const rules: AltpathRule[] = [];
+    for (let i = 0; i < n; i++) rules.push(AltpathRuleCodec.decode(buf, off + 8 + 4 * i));
+    return { seed: buf.readUInt32LE(off), onlyUnmarked: buf.readUInt8(off + 5) !== 0, rules };
+  },
+};
+
+export interface LpmPrefix {
+  /** IPv4 or IPv6 address (network part). */
+  addr: string;
+  /** Prefix length for the address family (0..32 IPv4, 0..128 IPv6). */
+  len: number;
+}
+
+function ipv6Bytes(addr: string, out: Buffer, off: number): void {
+  // expand "::" then write eight 16-bit groups; an embedded IPv4 tail is allowed
+  let a = addr;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (v4) {
+    const p = v4[1]!.split('.').map(Number);
+    a = a.slice(0, -v4[1]!.length) + `${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
+  }
+  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  for (let i = 0; i < 8; i++) out.writeUInt16BE(parseInt(groups[i] ?? '0', 16), off + 2 * i);
+}
+
+/** 16 bytes (network order) as compressed IPv6 text. */
+export function ipv6String(b: Buffer, off = 0): string {
+  const g: string[] = [];
+  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(off + 2 * i).toString(16));
+  // compress the longest run of zero groups
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return g.join(':');
+  return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
+}
+
+export const LpmKeyCodec: Codec<LpmPrefix> = {
+  cName: 'ps_lpm_key',
+  size: 20,
+  fields: [
+    { name: 'len', c: 'prefixlen', offset: 0, size: 4 },
+    { name: 'addr', c: 'addr', offset: 4, size: 16 },
+  ],
+  encode(v, buf, off = 0) {
+    const b = target(20, buf, off);
+    b.fill(0, off, off + 20);
+    if (isIPv4(v.addr)) {
+      if (v.len < 0 || v.len > 32) throw new RangeError(`IPv4 prefix length ${v.len} out of 0..32`);
+      b.writeUInt32LE(v.len + 96, off);
+      b.writeUInt16BE(0xffff, off + 4 + 10);
+      v.addr.split('.').forEach((p, i) => b.writeUInt8(Number(p), off + 4 + 12 + i));
+    } else if (isIPv6(v.addr)) {
+      if (v.len < 0 || v.len > 128) throw new RangeError(`IPv6 prefix length ${v.len} out of 0..128`);
+      b.writeUInt32LE(v.len, off);
+      ipv6Bytes(v.addr, b, off + 4);
+    } else {
+      throw new RangeError(`not an IP address: ${v.addr}`);
+    }
+    return b;
+  },
+  decode(buf, off = 0) {
+    checkSource('ps_lpm_key', 20, buf, off);
+    const len = buf.readUInt32LE(off);
+    const mapped = buf.subarray(off + 4, off + 14).every((x) => x === 0) && buf.readUInt16BE(off + 14) === 0xffff;
+    if (mapped && len >= 96) {
+      return { addr: `${buf[off + 16]}.${buf[off + 17]}.${buf[off + 18]}.${buf[off + 19]}`, len: len - 96 };
+    }
+    return { addr: ipv6String(buf, off + 4), len };
+  },
+};

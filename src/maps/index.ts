@@ -1,0 +1,49 @@
+/** Typed access to pathsteer's BPF maps: one codec per shared struct, typed maps, the per-interface data plane. */
+export { ActivityCodec, combineActivity, type Activity } from './activity.js';
+export { AltpathCodec, AltpathRuleCodec, LpmKeyCodec, PS_ALTPATH_MAX_RULES, type Altpath, type AltpathRule, type LpmPrefix } from './altpath.js';
+export type { Codec, FieldLayout } from './codec.js';
+export { ConfigCodec, type PsConfig } from './config.js';
+export { AF_INET, AF_INET6, ConnEventCodec, connEventAddrs, type ConnEvent } from './conn-event.js';
+export * from './dataplane.js';
+export { BpfObjects, MapName, ProgName, PS_STAT_MAX, PsStat, type PsStatName } from './names.generated.js';
+export { bpfDir, objectPath, type ObjectKey } from './objects.js';
+export { flagNames, PathEntryCodec, pathEntry, PS_F_PIN, PS_F_PREFER, PS_F_STATEFUL, PS_MAX_GROUPS, PS_MAX_PORTS, type PathEntry } from './path-entry.js';
+export { PinKeyCodec, PinValCodec, type PinKey, type PinVal } from './pin.js';
+export { ipv4Bytes, ipv4String, PeerCodec, U32Codec, U64Codec, U8Codec } from './scalar.js';
+export { diffStats, readStats, resetStats, statsMap, type StatCounts } from './stats.js';
+export { TypedMap } from './typed-map.js';
+
+import { ActivityCodec } from './activity.js';
+import { AltpathCodec, AltpathRuleCodec, LpmKeyCodec } from './altpath.js';
+import type { Codec } from './codec.js';
+import { ConfigCodec } from './config.js';
+import { ConnEventCodec } from './conn-event.js';
+import { PathEntryCodec } from './path-entry.js';
+import { MapName } from './names.generated.js';
+import { PinKeyCodec, PinValCodec } from './pin.js';
+import { PeerCodec, U32Codec, U64Codec, U8Codec } from './scalar.js';
+
+/** Every struct codec by TypeScript name, for the BTF layout test (each must match its C struct). */
+export const STRUCT_CODECS: Readonly<Record<string, Codec<never>>> = {
+  PsConfig: ConfigCodec,
+  PathEntry: PathEntryCodec,
+  PinKey: PinKeyCodec,
+  PinVal: PinValCodec,
+  Activity: ActivityCodec,
+  AltpathRule: AltpathRuleCodec,
+  Altpath: AltpathCodec,
+  LpmKey: LpmKeyCodec,
+  ConnEvent: ConnEventCodec,
+} as unknown as Record<string, Codec<never>>;
+
+/** Key and value codec of every map (ps_conn_events: its records). */
+export const MAP_CODECS: Readonly<Record<string, { key?: Codec<never>; value: Codec<never> }>> = {
+  [MapName.config]: { key: U32Codec, value: ConfigCodec },
+  [MapName.stats]: { key: U32Codec, value: U64Codec },
+  [MapName.path]: { key: PeerCodec, value: PathEntryCodec },
+  [MapName.pin]: { key: PinKeyCodec, value: PinValCodec },
+  [MapName.activity]: { key: PeerCodec, value: ActivityCodec },
+  [MapName.altpath]: { key: U32Codec, value: AltpathCodec },
+  [MapName.altpathExclude]: { key: LpmKeyCodec, value: U8Codec },
+  [MapName.connEvents]: { value: ConnEventCodec },
+} as unknown as Record<string, { key?: Codec<never>; value: Codec<never> }>;
