@@ -64,8 +64,11 @@ export class ProbeScheduler {
   upsert(peer: string, now: number, nports: number, opts: Partial<ProbeTaskOptions> = {}): void {
     const t = this.tasks.get(peer);
     if (t) {
+      const grew = nports > t.nports;
       t.nports = nports;
       Object.assign(t.opts, opts);
+      // a second window opened: probe it now rather than a round later
+      if (grew) this.planRound(t, now);
       return;
     }
     this.tasks.set(peer, {
