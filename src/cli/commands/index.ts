@@ -3,6 +3,7 @@
  * function here (keep the list sorted).
  */
 import type { RegisterCommand } from '../command.js';
+import { registerAgent } from './agent.js';
 import { registerAttach } from './attach.js';
 import { registerBench } from './bench.js';
 import { registerDetach } from './detach.js';
@@ -13,6 +14,7 @@ import { registerPath } from './path.js';
 import { registerTestbed } from './testbed.js';
 
 export const commands: RegisterCommand[] = [
+  registerAgent,
   registerAttach,
   registerBench,
   registerDetach,
