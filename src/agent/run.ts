@@ -104,10 +104,11 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   };
 }
 
-/** Run until `signal` aborts. */
-export async function runAgent(cfg: AgentConfig, signal: AbortSignal): Promise<void> {
+/** Run until `signal` aborts; `onReady` is called once the agent runs. */
+export async function runAgent(cfg: AgentConfig, signal: AbortSignal, onReady?: (a: Agent) => void): Promise<void> {
   if (signal.aborted) throw new PathsteerError('agent stopped before it started');
   const running = await startAgent(cfg);
+  onReady?.(running.agent);
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   await running.stop();
 }

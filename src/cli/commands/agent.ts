@@ -97,8 +97,11 @@ export function registerAgent(program: Command, ctx: CliContext): void {
       action(async (raw: Record<string, unknown>) => {
         const cfg = agentConfig(raw);
         requireCaps(['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON'], 'pathsteer agent');
-        ctx.progress(`pathsteer agent: running on ${cfg.iface}; Ctrl-C to stop`);
-        await runAgent(cfg, ctx.signal);
+        await runAgent(cfg, ctx.signal, (a) => {
+          ctx.progress(`pathsteer agent: running on ${cfg.iface} (VTEP ${a.status().local_vtep}); Ctrl-C to stop`);
+          // one JSON line for supervisors and the testbed: the agent is up
+          process.stdout.write(`${JSON.stringify({ ready: true, iface: cfg.iface, pid: process.pid, process_id: a.processId })}\n`);
+        });
       }),
     );
 
