@@ -1,8 +1,9 @@
 /* probe_steer.bpf.c: TC ingress on the underlay NIC (DESIGN §2.3). A pathsteer
  * probe arriving on a tunnel port gets ps_config.agent_port as its UDP
  * destination, so the kernel delivers it to the agent's ordinary UDP socket
- * instead of the vxlan driver (which would drop it), and carries the IPv4 TTL
- * it arrived with in header bytes 26-27 (see struct ps_probe_hdr). The UDP
+ * instead of the vxlan driver (which would drop it); a response (0x18, 0x7F)
+ * also carries the IPv4 TTL it arrived with in header bytes 26-27 (see struct
+ * ps_probe_hdr). The UDP
  * checksum stays right for every ip_summed state. Anything else passes
  * untouched. Shares ps_config and ps_stats with vxlan_sport through pins. */
 #define PS_MAPS_CORE
@@ -18,8 +19,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define PS_PROBE_PULL_MAX (sizeof(struct ethhdr) + 60 + sizeof(struct udphdr) + sizeof(struct ps_probe_hdr))
 
 /*
- * Deliver the probe to the agent: dport := agent_port, reserved[] := {TTL,
- * PS_PROBE_TTL_VALID}. Two 16-bit words change (the port, and header bytes
+ * Deliver the probe to the agent: dport := agent_port and, for responses,
+ * reserved[] := {TTL, PS_PROBE_TTL_VALID}. Two 16-bit words change (the port, and header bytes
  * 26-27, which sit at an even offset of the UDP datagram), so:
  *  - zero checksum (no UDP checksum): stays zero;
  *  - partial seed (CHECKSUM_PARTIAL from a sender in another namespace over
@@ -38,9 +39,13 @@ static __always_inline void ps_deliver(struct __sk_buff *skb, const struct iphdr
 	__u16 check = udp->check, old_port = udp->dest, old_w, new_w;
 	__u32 diff;
 
+	/* Only responses get the TTL: in requests the word is the requester's
+	 * (a reply-port hint, Flag REPLY_PORT) and must reach the agent as sent. */
 	old_w = *(__u16 *)ph->reserved;
-	ph->reserved[0] = ip->ttl;
-	ph->reserved[1] = PS_PROBE_TTL_VALID;
+	if (ph->type == PS_TYPE_NEGOTIATION_RESPONSE || ph->type == PS_TYPE_TELEMETRY_RESPONSE) {
+		ph->reserved[0] = ip->ttl;
+		ph->reserved[1] = PS_PROBE_TTL_VALID;
+	}
 	new_w = *(__u16 *)ph->reserved;
 	diff = ps_csum_diff16(old_port, dport) + ps_csum_diff16(old_w, new_w);
 

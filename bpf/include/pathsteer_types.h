@@ -148,13 +148,19 @@ _Static_assert(sizeof(struct ps_conn_event) == 96, "ps_conn_event size");
 
 /* The pathsteer wire header (DESIGN §3), network byte order.
  *
- * reserved[] is zero on the wire. On local delivery probe_steer (TC ingress)
- * writes the IPv4 TTL the packet arrived with into reserved[0] and
+ * reserved[] is zero on the wire, except in requests with the REPLY_PORT flag
+ * (0x01), where it is the outer source port the response must use. On local
+ * delivery of a response, probe_steer (TC ingress) writes the IPv4 TTL the
+ * packet arrived with into reserved[0] and
  * PS_PROBE_TTL_VALID into reserved[1] (UDP checksum kept right), because the
  * agent reads probes from an ordinary UDP socket, which cannot see the TTL,
  * and needs it for the hop count of negotiation responses (ZooRoute: inter-AZ
  * peers are told apart by TTL). reserved[1] != PS_PROBE_TTL_VALID: no TTL. */
 #define PS_PROBE_TTL_VALID 0x01
+
+/* Wire header types (DESIGN §3) the data plane tells apart. */
+#define PS_TYPE_NEGOTIATION_RESPONSE 0x18
+#define PS_TYPE_TELEMETRY_RESPONSE 0x7f
 
 struct ps_probe_hdr {
 	__u8 magic[3];
@@ -168,7 +174,7 @@ struct ps_probe_hdr {
 	__be32 seq;
 	__be32 src_vtep;
 	__u8 backend_id[6];
-	__u8 reserved[2]; /* wire: 0; delivered by probe_steer: {arrival TTL, PS_PROBE_TTL_VALID} */
+	__u8 reserved[2]; /* wire: 0 or a request's reply port; responses delivered by probe_steer: {arrival TTL, PS_PROBE_TTL_VALID} */
 };
 _Static_assert(sizeof(struct ps_probe_hdr) == 28, "ps_probe_hdr size");
 

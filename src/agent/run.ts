@@ -53,7 +53,7 @@ export interface RunningAgent {
 export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
   const { ip, mac } = interfaceAddress(cfg.iface);
   const att = attach({ ifname: cfg.iface, vxlanPort: cfg.tunnelPort, agentPort: cfg.agentPort });
-  log.info({ iface: cfg.iface, program: att.record.program, adopted: att.reusedPins, pinDir: att.record.pinDir }, 'data plane ready');
+  log.info({ iface: cfg.iface, egress: att.record.egress.program, ingress: att.record.ingress?.program, adopted: att.reusedPins, pinDir: att.record.pinDir }, 'data plane ready');
   const maps = SportMaps.open(cfg.iface);
   let transport: UdpTransport;
   try {

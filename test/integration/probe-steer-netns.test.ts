@@ -223,7 +223,7 @@ describe.runIf(canLoadBpf && canUseNetns)('probe_steer delivers probes to an ord
   });
 
   it.each(CASES.map((c) => [c.state, c] as const))(
-    'probes arriving CHECKSUM_%s reach the agent socket with the stamped source port and the arrival TTL, and so do the answers; tenant TCP works over udpcsum and noudpcsum tunnels',
+    'probes arriving CHECKSUM_%s reach the agent socket with the stamped source port, and so do the answers (with their arrival TTL); tenant TCP works over udpcsum and noudpcsum tunnels',
     async (_s, c) => {
       for (const h of ['a', 'b'] as const) {
         await ethtool(h, 'up0', 'tx', c.tx, 'gro', c.gro);
@@ -234,8 +234,8 @@ describe.runIf(canLoadBpf && canUseNetns)('probe_steer delivers probes to an ord
       const txSports = [BASE + 1, BASE + 2, BASE + 3];
       const { atB, atA } = await exchange(v, txSports);
 
-      // b's socket got a's requests from the port in their header, with the TTL they arrived with
-      expect(atB).toEqual(txSports.map((p) => expect.objectContaining({ from: ADDR[v].a, fromPort: p, type: 0x7e, txSport: p, ttl: c.ttl, ttlValid: 1 })));
+      // b's socket got a's requests from the port in their header, reserved word as sent (no TTL: requests keep it for a reply-port hint)
+      expect(atB).toEqual(txSports.map((p) => expect.objectContaining({ from: ADDR[v].a, fromPort: p, type: 0x7e, txSport: p, ttl: 0, ttlValid: 0 })));
       // and a's socket got b's answers the same way
       expect(atA).toEqual(
         txSports.map((p) => expect.objectContaining({ from: ADDR[v].b, fromPort: p + REPLY_OFFSET, type: 0x7f, txSport: p + REPLY_OFFSET, ttl: c.ttl, ttlValid: 1 })),
