@@ -215,11 +215,18 @@ export class Agent {
   sync(): void {
     const now = this.now();
     const desired = new Map<string, PathEntry>();
-    for (const peer of this.dirty) {
+    for (const peer of [...this.dirty]) {
       const s = this.prober.sessions.get(peer);
-      if (s && s.state !== 'stopped') desired.set(peer, s.paths.entry(now));
+      if (!s || s.state === 'stopped') {
+        this.dirty.delete(peer);
+        continue;
+      }
+      // The first entry waits until every port of the window was probed once:
+      // flows pinned while only a few ports are proven would all crowd onto them.
+      if (!this.fastTable.get(peer) && s.paths.ports.some((p) => p.state === 'unknown')) continue;
+      desired.set(peer, s.paths.entry(now));
+      this.dirty.delete(peer);
     }
-    this.dirty.clear();
     const remove = [...this.toRemove];
     this.toRemove.clear();
     const r = this.fastTable.sync(desired, remove);
@@ -303,7 +310,9 @@ export class Agent {
         stale: m.stale.get(),
         table_writes: m.tableWrites.get(),
         negotiations: m.negotiations.get(),
+        bursts: m.bursts.get(),
       },
+      ignored: Object.fromEntries(m.ignored.entries().map(([k, v]) => [k.replace(/^reason="(.*)"$/, '$1'), v])),
       peers: [...this.prober.sessions.values()].map((s) => {
         const e = this.fastTable.get(s.peer);
         return {
@@ -345,6 +354,8 @@ export interface AgentStatus {
   probe_rate_pps: number;
   backoff_level: number;
   counters: Record<string, number>;
+  /** Packets the agent dropped, by reason. */
+  ignored: Record<string, number>;
   peers: Array<{
     peer: string;
     state: string;

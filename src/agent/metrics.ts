@@ -33,6 +33,10 @@ export class Counter extends Metric {
   get(labels?: Labels): number {
     return this.values.get(labelKey(labels)) ?? 0;
   }
+  /** Every label set with its value, keyed by the rendered labels (`reason="x"`). */
+  entries(): Array<[string, number]> {
+    return [...this.values];
+  }
   lines(): string[] {
     if (this.values.size === 0) return [`${this.name} 0`];
     return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
@@ -127,6 +131,7 @@ export function agentMetrics(r = new Registry()) {
     registry: r,
     probesSent: r.counter('pathsteer_probes_sent_total', 'Telemetry requests sent'),
     reprobesSent: r.counter('pathsteer_reprobes_sent_total', 'Immediate re-probes after a failed probe'),
+    bursts: r.counter('pathsteer_probe_bursts_total', 'Bursts: every port of a peer probed at once after a failure'),
     responses: r.counter('pathsteer_probe_responses_total', 'Telemetry responses matched to a probe'),
     lost: r.counter('pathsteer_probes_lost_total', 'Probes without a response before the deadline'),
     slow: r.counter('pathsteer_probes_slow_total', 'Responses slower than the RTT threshold'),

@@ -8,10 +8,11 @@
  *    window is bad a second window of the same size is added (bits nports..2n-1,
  *    so flows pinned in the first window keep their ports), while 2n <= 64;
  *  - healthy: ports in state good or suspect;
- *  - preferred: intra-region, the longest failure-free healthy ports (at or above
- *    the median failure-free time; rankings reset every 30 min); inter-region,
- *    the lowest-RTT 10% of healthy ports, a port leaving the set once its RTT has
- *    been rising for 2 min (ZooRoute §8);
+ *  - preferred: only good ports (never suspect ones, so a flow that must move
+ *    lands on a port proven since the failure began); intra-region, the longest
+ *    failure-free ones (at or above the median failure-free time; rankings reset
+ *    every 30 min); inter-region, the lowest-RTT 10%, a port leaving the set once
+ *    its RTT has been rising for 2 min (ZooRoute §8);
  *  - middlebox sensing: ports grouped by the backend id in responses; more than
  *    one backend id makes the peer stateful and the entry carries group masks.
  */
@@ -169,9 +170,12 @@ export class PeerPaths {
     return this.opts.interRegion ? this.lowRttMask(now) : this.stableMask(now);
   }
 
-  /** Healthy ports whose failure-free time is at least the median of healthy ports. */
+  /**
+   * Good ports (not suspect: a flow that must move goes only to a port proven
+   * since the last failure) whose failure-free time is at least their median.
+   */
   private stableMask(now: number): bigint {
-    const healthy = this.ports.map((p, i) => ({ p, i })).filter(({ p }) => p.healthy);
+    const healthy = this.ports.map((p, i) => ({ p, i })).filter(({ p }) => p.state === 'good');
     if (healthy.length === 0) return 0n;
     const ages = healthy.map(({ p }) => now - p.stableSince).sort((a, b) => a - b);
     const median = ages[Math.floor((ages.length - 1) / 2)]!;
@@ -194,11 +198,11 @@ export class PeerPaths {
     for (const [i, mem] of this.lowRtt) {
       const p = this.ports[i]!;
       const risenTooLong = mem.risingSince !== undefined && now - mem.risingSince >= this.opts.rttRiseMs;
-      if (!p.healthy || p.srttMs === undefined || risenTooLong) this.lowRtt.delete(i);
+      if (p.state !== 'good' || p.srttMs === undefined || risenTooLong) this.lowRtt.delete(i);
     }
     const healthy = this.ports
       .map((p, i) => ({ p, i }))
-      .filter(({ p }) => p.healthy && p.srttMs !== undefined);
+      .filter(({ p }) => p.state === 'good' && p.srttMs !== undefined);
     const target = Math.max(1, Math.round(healthy.length * this.opts.preferFraction));
     const candidates = healthy.filter(({ i }) => !this.lowRtt.has(i)).sort((a, b) => a.p.srttMs! - b.p.srttMs!);
     for (const { p, i } of candidates) {

@@ -5,7 +5,8 @@
  * every candidate source port as the scheduler says, matches responses by
  * sequence id and process id, and feeds outcomes to the peer's PeerPaths.
  *
- * A failed probe gets an immediate re-probe that asks the responder to answer
+ * A failed probe sets off a burst (every other port of the peer probed at
+ * once) and an immediate re-probe that asks the responder to answer
  * on a return port that delivered a response moments ago (Flag.REPLY_PORT), so
  * a port is confirmed bad only by a failure of its own forward path, not by the
  * peer's return path breaking (which the peer's own prober detects).
@@ -53,6 +54,8 @@ export interface ProberOptions {
   finRetryMs: number;
   /** A return port counts as known-good for this long after a response arrived on it (ms). @default 2000 */
   returnPortFreshMs: number;
+  /** On a peer's first failed probe, probe all its other ports at once (at most once per interval). @default true */
+  burstOnFailure: boolean;
   /** Window and health options for every peer. */
   paths: Partial<PeerPathsOptions>;
 }
@@ -67,6 +70,7 @@ export const DEFAULT_PROBER: ProberOptions = {
   interRegionHops: 6,
   finRetryMs: 30_000,
   returnPortFreshMs: 2000,
+  burstOnFailure: true,
   paths: {},
 };
 
@@ -282,7 +286,12 @@ export class Prober {
     if (idx >= s.paths.nports) return;
     const wasNports = s.paths.nports;
     const v = s.paths.record(now, idx, o);
-    if (v.reprobe) this.scheduler.reprobe(s.peer, idx);
+    if (v.reprobe) {
+      // a first failure: probe the peer's other ports now, ahead of the re-probe,
+      // so the ports this failure broke are all known when this one is confirmed
+      if (!o.reprobe && this.opts.burstOnFailure && this.scheduler.burst(s.peer, now, idx)) this.metrics.bursts.inc();
+      this.scheduler.reprobe(s.peer, idx);
+    }
     if (o.failed && this.opts.mode === 'partial') this.scheduler.anomaly(s.peer, now);
     if (v.windowAdded) {
       this.scheduler.upsert(s.peer, now, s.paths.nports);

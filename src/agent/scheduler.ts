@@ -8,7 +8,10 @@
  *    data plane), switching to full for `fullHoldMs` on the first anomaly;
  *  - the per-destination send window (Alg. 1) caps how many ports a round probes;
  *    ports not probed in one round come first in the next;
- *  - re-probes (hysteresis) go out at once, outside the budget.
+ *  - re-probes (hysteresis) go out at once, outside the budget;
+ *  - a burst (on the first failure towards a peer) probes every other port of
+ *    the peer at once, at most once per interval, so all ports a failure broke
+ *    are known by the time the first one is confirmed.
  *
  * Pure: the caller passes the time and sends what `due()` returns.
  */
@@ -44,6 +47,7 @@ interface Task {
   /** Rotation so ports cut by the window go first next round. */
   rotate: number;
   multiplier: number;
+  lastBurst: number;
 }
 
 export class ProbeScheduler {
@@ -83,6 +87,7 @@ export class ProbeScheduler {
       plan: [],
       rotate: 0,
       multiplier: 1,
+      lastBurst: -Infinity,
     });
     this.planRound(this.tasks.get(peer)!, now);
   }
@@ -115,6 +120,18 @@ export class ProbeScheduler {
 
   reprobe(peer: string, idx: number): void {
     if (this.tasks.has(peer)) this.reprobes.push({ peer, idx, reprobe: true });
+  }
+
+  /**
+   * Probe every port of `peer` except `except` now (queued before any re-probe
+   * queued after this call). At most once per interval; returns whether it did.
+   */
+  burst(peer: string, now: number, except: number): boolean {
+    const t = this.tasks.get(peer);
+    if (!t || now - t.lastBurst < t.opts.intervalMs * t.multiplier) return false;
+    t.lastBurst = now;
+    for (let i = 0; i < t.nports; i++) if (i !== except) this.reprobes.push({ peer, idx: i, reprobe: false });
+    return true;
   }
 
   /** Ports the task probes this round, before the send window cuts them. */

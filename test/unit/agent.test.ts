@@ -122,6 +122,57 @@ describe('agent (two agents on a fake two-spine fabric)', () => {
     expect(selectPort(a.store.entries.get(B)!, hash, after.idx)!.idx).toBe(after.idx);
   });
 
+  it('with many pinned flows, each flow on a broken port moves exactly once and no other flow moves', async () => {
+    // replay every table write the way the data plane applies it to pinned flows
+    const flows = new Map<number, { idx: number; moves: number; first: number }>();
+    const apply = (e: import('../../src/maps/path-entry.js').PathEntry): void => {
+      for (let h = 0; h < 256; h++) {
+        const f = flows.get(h);
+        const c = selectPort(e, h, f?.idx);
+        if (!c) continue;
+        if (!f) flows.set(h, { idx: c.idx, moves: 0, first: c.idx });
+        else if (c.idx !== f.idx) {
+          f.idx = c.idx;
+          f.moves++;
+        }
+      }
+    };
+    const write = a.store.write.bind(a.store);
+    a.store.write = (peer, e) => {
+      write(peer, e);
+      apply(e);
+    };
+    const writeMany = a.store.writeMany.bind(a.store);
+    a.store.writeMany = (entries) => {
+      writeMany(entries);
+      for (const [, e] of entries) apply(e);
+    };
+    await vi.advanceTimersByTimeAsync(3000);
+    apply(a.store.entries.get(B)!);
+    // the first entry is written only once every port was proven: flows spread over all of them
+    expect(new Set([...flows.values()].map((f) => f.idx)).size).toBe(NPORTS);
+    for (const f of flows.values()) {
+      f.moves = 0;
+      f.first = f.idx;
+    }
+    fabric.blackhole(A, B, 1);
+    fabric.blackhole(B, A, 1);
+    await vi.advanceTimersByTimeAsync(3000);
+    fabric.heal();
+    await vi.advanceTimersByTimeAsync(8000);
+    let moved = 0;
+    for (const [h, f] of flows) {
+      const broken = spineOf(A, B, BASE + f.first) === 1;
+      expect(f.moves, `flow ${h} on port ${BASE + f.first} (${broken ? 'broken' : 'healthy'} spine)`).toBe(broken ? 1 : 0);
+      if (broken) {
+        expect(spineOf(A, B, BASE + f.idx)).toBe(0);
+        moved++;
+      }
+    }
+    expect(moved).toBeGreaterThan(50);
+    expect(a.agent.metrics.bursts.get()).toBeGreaterThan(0);
+  });
+
   it('30% random loss on a spine: the 3-of-5 rule marks its ports bad', async () => {
     await vi.advanceTimersByTimeAsync(3000);
     fabric.loss.set(`${A}>${B}`, new Map([[1, 0.3]]));
