@@ -5,5 +5,6 @@
 import type { RegisterCommand } from '../command.js';
 import { registerBench } from './bench.js';
 import { registerDoctor } from './doctor.js';
+import { registerRank } from './rank.js';
 
-export const commands: RegisterCommand[] = [registerBench, registerDoctor];
+export const commands: RegisterCommand[] = [registerBench, registerDoctor, registerRank];
