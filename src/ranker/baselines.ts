@@ -115,9 +115,8 @@ export function maxUtilization(model: Model, st: NetState): number {
     }
   }
   for (let s = 0; s < topo.nServers; s++) {
-    const t = topo.serverTor[s]!;
-    load[topo.linkByPair.get(`${s} ${t}`)!]! += d.serverTx[s]!;
-    load[topo.linkByPair.get(`${t} ${s}`)!]! += d.serverRx[s]!;
+    load[topo.serverUplink[s]!]! += d.serverTx[s]!;
+    load[topo.serverDownlink[s]!]! += d.serverRx[s]!;
   }
   let max = 0;
   for (let l = 0; l < topo.nLinks; l++) {
@@ -235,7 +234,7 @@ export function operatorPlaybook(model: Model, threshold: number): BaselineChoic
     let worst = st.nodeDrop[tor]!;
     for (let i = t.torServerPtr[tor]!; i < t.torServerPtr[tor + 1]!; i++) {
       const s = t.torServers[i]!;
-      const up = t.linkByPair.get(`${s} ${tor}`)!;
+      const up = t.serverUplink[s]!;
       worst = Math.max(worst, st.linkDrop[up]!, st.linkDrop[t.reverse[up]!]!);
     }
     if (worst > 1e-3 && !st.nodeDisabled[tor]) {

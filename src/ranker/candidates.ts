@@ -67,7 +67,17 @@ function ongoingOptions(a: Action): Action[][] {
  * says whether switching routing mode after `actions` changes any split.
  */
 export function autoCandidates(s: Scenario, t: Topology, routingMatters: (actions: Action[], other: Action) => boolean): CandidateSpec[] {
-  const groups: Action[][][] = [...s.failures.map((f) => failureOptions(t, f)), ...s.ongoing.map(ongoingOptions)];
+  // A failure on a link or switch an ongoing mitigation already took out is
+  // decided by that mitigation's options (keep it out, or bring it back).
+  const key = (x: readonly [string, string]): string => [...x].sort().join(' ');
+  const outLinks = new Set<string>();
+  const outNodes = new Set<string>();
+  for (const a of s.ongoing) {
+    if (a.type === 'disable-link') outLinks.add(key(a.link));
+    if (a.type === 'disable-switch' || a.type === 'drain-tor') outNodes.add(a.node);
+  }
+  const live = s.failures.filter((f) => ('link' in f ? !outLinks.has(key(f.link)) : !outNodes.has(f.node)));
+  const groups: Action[][][] = [...live.map((f) => failureOptions(t, f)), ...s.ongoing.map(ongoingOptions)];
   let combos: Action[][] = [[]];
   for (const g of groups) {
     const next: Action[][] = [];

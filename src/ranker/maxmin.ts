@@ -320,13 +320,28 @@ export function maxMinProgressive(p: MaxMinProblem): Float64Array {
   return rate;
 }
 
-/** Reusable scratch buffers for maxMinApprox (avoid reallocating every epoch). */
+/**
+ * Reusable buffers for maxMinApprox, so the estimator does not reallocate
+ * every epoch. A result computed with a scratch is a view into it, valid until
+ * the next call with the same scratch.
+ */
 export class ApproxScratch {
   keys = new Float64Array(0);
   local = new Float64Array(0);
-  ensure(nLinks: number, maxPerLink: number): void {
-    if (this.keys.length < nLinks) this.keys = new Float64Array(Math.max(nLinks, this.keys.length * 2));
-    if (this.local.length < maxPerLink) this.local = new Float64Array(Math.max(maxPerLink, this.local.length * 2));
+  linkPtr = new Int32Array(0);
+  linkFlows = new Int32Array(0);
+  fill = new Int32Array(0);
+  rate = new Float64Array(0);
+  res = new Float64Array(0);
+  ensure(nLinks: number, nFlows: number, entries: number): void {
+    const grow = <T extends Int32Array | Float64Array>(a: T, n: number, make: (n: number) => T): T => (a.length < n ? make(Math.max(n, a.length * 2)) : a);
+    this.keys = grow(this.keys, nLinks, (n) => new Float64Array(n));
+    this.linkPtr = grow(this.linkPtr, nLinks + 1, (n) => new Int32Array(n));
+    this.fill = grow(this.fill, nLinks, (n) => new Int32Array(n));
+    this.res = grow(this.res, nLinks, (n) => new Float64Array(n));
+    this.linkFlows = grow(this.linkFlows, entries, (n) => new Int32Array(n));
+    this.local = grow(this.local, nFlows, (n) => new Float64Array(n));
+    this.rate = grow(this.rate, nFlows, (n) => new Float64Array(n));
   }
 }
 
@@ -336,18 +351,30 @@ const sortWordsF = new Float64Array(sortWords.buffer);
 const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 const LO = 1 - HI;
 
-/** Approximate max-min fair rates: one sorted pass of local waterfilling (see the file comment). */
-export function maxMinApprox(p: MaxMinProblem, scratch = new ApproxScratch()): Float64Array {
-  const { nLinks, nFlows, capacity, demand } = p;
-  const { linkPtr, linkFlows } = linkFlowIndex(p);
-  const rate = Float64Array.from(demand.subarray(0, nFlows));
-  let maxPer = 0;
-  for (let l = 0; l < nLinks; l++) maxPer = Math.max(maxPer, linkPtr[l + 1]! - linkPtr[l]!);
-  scratch.ensure(nLinks, maxPer);
+/**
+ * Approximate max-min fair rates: one sorted pass of local waterfilling (see
+ * the file comment), then one refill pass. With a `scratch` the result is a
+ * view into it (valid until its next use).
+ */
+export function maxMinApprox(p: MaxMinProblem, scratch?: ApproxScratch, refill = true): Float64Array {
+  const { nLinks, nFlows, capacity, demand, flowPtr, flowLinks } = p;
+  const sc = scratch ?? new ApproxScratch();
+  const entries = flowPtr[nFlows]!;
+  sc.ensure(nLinks, nFlows, entries);
+  // link -> flows transpose in the scratch buffers
+  const linkPtr = sc.linkPtr.subarray(0, nLinks + 1).fill(0);
+  for (let i = 0; i < entries; i++) linkPtr[flowLinks[i]! + 1]!++;
+  for (let l = 0; l < nLinks; l++) linkPtr[l + 1]! += linkPtr[l]!;
+  const fill = sc.fill;
+  fill.set(linkPtr.subarray(0, nLinks));
+  const linkFlows = sc.linkFlows;
+  for (let f = 0; f < nFlows; f++) for (let i = flowPtr[f]!; i < flowPtr[f + 1]!; i++) linkFlows[fill[flowLinks[i]!]!++] = f;
+  const rate = scratch ? sc.rate.subarray(0, nFlows) : new Float64Array(nFlows);
+  rate.set(demand.subarray(0, nFlows));
   // Sort links by initial fair share with one native numeric sort: a positive
   // double's bit pattern orders like the number, so keep its high 32 bits
   // (about 6 significant digits) and put the link index in the low 32 bits.
-  const keys = scratch.keys;
+  const keys = sc.keys;
   const kw = new Uint32Array(keys.buffer, keys.byteOffset, keys.length * 2);
   let nk = 0;
   for (let l = 0; l < nLinks; l++) {
@@ -360,7 +387,7 @@ export function maxMinApprox(p: MaxMinProblem, scratch = new ApproxScratch()): F
   }
   const sorted = keys.subarray(0, nk).sort();
   const sw = new Uint32Array(sorted.buffer, sorted.byteOffset, nk * 2);
-  const local = scratch.local;
+  const local = sc.local;
   for (let k = 0; k < nk; k++) {
     const l = sw[2 * k + LO]!;
     const a = linkPtr[l]!;
@@ -387,5 +414,40 @@ export function maxMinApprox(p: MaxMinProblem, scratch = new ApproxScratch()): F
       if (rate[f]! > level) rate[f] = level;
     }
   }
+  if (refill) refillPass(p, rate, linkPtr, linkFlows, sw, nk, sc.res);
   return rate;
+}
+
+/**
+ * One upward pass over the links in the same order: capacity a link was left
+ * with (because a later link lowered some of its flows) is shared among its
+ * flows that are below their cap, each raised by at most the residual
+ * capacity left on every link of its path. Keeps the allocation feasible.
+ */
+function refillPass(p: MaxMinProblem, rate: Float64Array, linkPtr: Int32Array, linkFlows: Int32Array, sw: Uint32Array, nk: number, res: Float64Array): void {
+  const { nLinks, capacity, demand, flowPtr, flowLinks } = p;
+  for (let l = 0; l < nLinks; l++) {
+    let sum = 0;
+    for (let i = linkPtr[l]!; i < linkPtr[l + 1]!; i++) sum += rate[linkFlows[i]!]!;
+    res[l] = Math.max(0, capacity[l]!) - sum;
+  }
+  for (let k = 0; k < nk; k++) {
+    const l = sw[2 * k + LO]!;
+    let r = res[l]!;
+    if (r <= capacity[l]! * 1e-9) continue;
+    // flows on l that can still grow
+    let n = 0;
+    for (let i = linkPtr[l]!; i < linkPtr[l + 1]!; i++) if (rate[linkFlows[i]!]! < demand[linkFlows[i]!]!) n++;
+    for (let i = linkPtr[l]!; i < linkPtr[l + 1]! && n > 0; i++) {
+      const f = linkFlows[i]!;
+      if (!(rate[f]! < demand[f]!)) continue;
+      let inc = Math.min(r / n, demand[f]! - rate[f]!);
+      for (let j = flowPtr[f]!; j < flowPtr[f + 1]!; j++) inc = Math.min(inc, res[flowLinks[j]!]!);
+      n--;
+      if (inc <= 0) continue;
+      rate[f]! += inc;
+      for (let j = flowPtr[f]!; j < flowPtr[f + 1]!; j++) res[flowLinks[j]!]! -= inc;
+      r = res[l]!;
+    }
+  }
 }

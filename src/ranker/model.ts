@@ -122,8 +122,8 @@ export function partitionCheck(model: Pick<Model, 'topo' | 'traffic'>, state: Ne
     for (let s = 0; s < topo.nServers && bad.length <= 3; s++) {
       if (moved(s)) continue;
       const t = topo.serverTor[s]!;
-      const up = topo.linkByPair.get(`${s} ${t}`)!;
-      const down = topo.linkByPair.get(`${t} ${s}`)!;
+      const up = topo.serverUplink[s]!;
+      const down = topo.serverDownlink[s]!;
       if (act.src[s]) {
         srcTors.add(t);
         if (!router.usable[up]) bad.push(`${topo.nodeName[s]} (no uplink)`);
@@ -187,8 +187,12 @@ export function transportModel(r: ResolvedScenario): TransportModel {
   return { params, protocols, protocolCum, lossTables, rttTable, queue };
 }
 
-/** Build the model; `extra` adds candidates (e.g. baseline choices) after the scenario's own. */
-export function buildModel(r: ResolvedScenario, extra: CandidateSpec[] = []): Model {
+/**
+ * Build the model; `extra` adds candidates (e.g. baseline choices) after the
+ * scenario's own. `specs`, when given, replaces the scenario's candidates
+ * (workers get the main thread's list instead of regenerating it).
+ */
+export function buildModel(r: ResolvedScenario, extra: CandidateSpec[] = [], specs?: CandidateSpec[]): Model {
   const s = r.scenario;
   const topo = buildTopology(s);
   const current = baseState(topo);
@@ -198,22 +202,23 @@ export function buildModel(r: ResolvedScenario, extra: CandidateSpec[] = []): Mo
   const healthy = baseState(topo);
   const totalServerBps = (() => {
     let sum = 0;
-    for (let sv = 0; sv < topo.nServers; sv++) sum += topo.capacityBps[topo.linkByPair.get(`${sv} ${topo.serverTor[sv]}`)!]!;
+    for (let sv = 0; sv < topo.nServers; sv++) sum += topo.capacityBps[topo.serverUplink[sv]!]!;
     return sum;
   })();
   const pairs = pairModel(s, topo);
   const arrivalRate = s.traffic.arrivalRate ?? ((s.traffic.load ?? 0) * totalServerBps) / (8 * meanSize(r.cdf));
   const traffic: TrafficModel = { arrivalRate, durationS: s.traffic.durationMs / 1000, cdf: r.cdf, pairs };
-  const specs: CandidateSpec[] =
-    s.candidates === 'auto'
+  const own: CandidateSpec[] =
+    specs ??
+    (s.candidates === 'auto'
       ? autoCandidates(s, topo, (acts, other) => {
           const a = stateWith(current, acts, 'candidates');
           if (!isAsymmetric(a)) return false;
           return !new Router(a).sameSplits(new Router(stateWith(a, [other], 'candidates')));
         })
-      : s.candidates;
+      : s.candidates);
   const names = new Set<string>();
-  const all = [...specs, ...extra];
+  const all = [...own, ...extra];
   const candidates: Candidate[] = all.map((c, i) => {
     if (names.has(c.name)) throw new UsageError(`candidates[${i}].name: ${JSON.stringify(c.name)} is used twice`);
     names.add(c.name);

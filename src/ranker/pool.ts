@@ -48,11 +48,11 @@ export interface PoolOptions {
 
 export class SampleRunError extends PathsteerError {}
 
-/** Evaluate every (k, n) sample on `targets`. `model` must be buildModel(resolved, extra). */
+/** Evaluate every (k, n) sample on `targets`. `model` must be buildModel(resolved, extra); workers rebuild it from its candidate list. */
 export async function runSamples(
   model: Model,
   resolved: ResolvedScenario,
-  extra: CandidateSpec[],
+  _extra: CandidateSpec[],
   targets: number[],
   opt: PoolOptions,
 ): Promise<SampleRun> {
@@ -97,7 +97,8 @@ export async function runSamples(
         }
       };
       for (let i = 0; i < nWorkers; i++) {
-        const w = new Worker(entry!, { workerData: { resolved, extra, targets } });
+        const specs = model.candidates.map((c) => ({ name: c.name, actions: c.actions }));
+        const w = new Worker(entry!, { workerData: { resolved, specs, targets } });
         workers.push(w);
         w.on('message', (m: { type: string; k?: number; n?: number; data?: Float64Array; message?: string }) => {
           if (m.type === 'ready') feed(w);

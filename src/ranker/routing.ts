@@ -54,38 +54,32 @@ export class Router {
     const S = t.nServers;
     const nSw = t.nNodes - S;
     const reach = new Uint8Array(nSw);
-    const wcmp = this.state.wcmpCapacity;
-    const capTo = wcmp ? new Float64Array(nSw) : null;
-    const { tier, pod, outPtr, outLinks, to } = t;
-    const nodeUp = (v: number): boolean => !this.state.nodeDisabled[v];
+    const capTo = this.state.wcmpCapacity ? new Float64Array(nSw) : null;
+    const { pod, outPtr, outLinks, upPtr, upLinks, to } = t;
+    const usable = this.usable;
     const podD = pod[d]!;
-    if (!nodeUp(d)) return { reach, capTo };
+    if (this.state.nodeDisabled[d]) return { reach, capTo };
     reach[d - S] = 1;
     if (capTo) capTo[d - S] = Number.POSITIVE_INFINITY;
     const cap = this.state.capacity;
     // T1s of D's pod: a usable link to D.
-    const t1InPod: number[] = [];
-    const others: number[] = [];
-    for (let v = S; v < t.nNodes; v++) {
-      if (tier[v] === TIER_T1) (pod[v] === podD ? t1InPod : others).push(v);
-    }
-    for (const u of t1InPod) {
-      for (let i = outPtr[u]!; i < outPtr[u + 1]!; i++) {
-        const l = outLinks[i]!;
-        if (to[l] === d && this.usable[l]) {
+    for (let i = t.podT1Ptr[podD]!; i < t.podT1Ptr[podD + 1]!; i++) {
+      const u = t.podT1[i]!;
+      for (let j = outPtr[u]!; j < outPtr[u + 1]!; j++) {
+        const l = outLinks[j]!;
+        if (to[l] === d && usable[l]) {
           reach[u - S] = 1;
           if (capTo) capTo[u - S] = cap[l]!;
         }
       }
     }
     // T2s: a usable down link to a reaching T1 of D's pod.
-    for (let v = S; v < t.nNodes; v++) {
-      if (tier[v] !== TIER_T2) continue;
+    for (const v of t.t2s) {
       let c = 0;
-      for (let i = outPtr[v]!; i < outPtr[v + 1]!; i++) {
-        const l = outLinks[i]!;
+      for (let j = outPtr[v]!; j < outPtr[v + 1]!; j++) {
+        const l = outLinks[j]!;
         const u = to[l]!;
-        if (tier[u] === TIER_T1 && pod[u] === podD && this.usable[l] && reach[u - S]) {
+        if (pod[u] === podD && usable[l] && reach[u - S]) {
           reach[v - S] = 1;
           if (capTo) c += Math.min(cap[l]!, capTo[u - S]!);
         }
@@ -93,26 +87,32 @@ export class Router {
       if (capTo) capTo[v - S] = c;
     }
     // T1s of other pods: a usable up link to a reaching T2.
-    for (const u of others) {
-      let c = 0;
-      for (let i = outPtr[u]!; i < outPtr[u + 1]!; i++) {
-        const l = outLinks[i]!;
-        const w = to[l]!;
-        if (tier[w] === TIER_T2 && this.usable[l] && reach[w - S]) {
-          reach[u - S] = 1;
-          if (capTo) c += Math.min(cap[l]!, capTo[w - S]!);
+    if (t.t2s.length > 0) {
+      for (let q = 0; q + 1 < t.podT1Ptr.length; q++) {
+        if (q === podD) continue;
+        for (let i = t.podT1Ptr[q]!; i < t.podT1Ptr[q + 1]!; i++) {
+          const u = t.podT1[i]!;
+          let c = 0;
+          for (let j = upPtr[u]!; j < upPtr[u + 1]!; j++) {
+            const l = upLinks[j]!;
+            const w = to[l]!;
+            if (usable[l] && reach[w - S]) {
+              reach[u - S] = 1;
+              if (capTo) c += Math.min(cap[l]!, capTo[w - S]!);
+            }
+          }
+          if (capTo) capTo[u - S] = c;
         }
       }
-      if (capTo) capTo[u - S] = c;
     }
     // ToRs: a usable up link to a reaching T1 of their own pod.
     for (const v of t.tors) {
       if (v === d) continue;
       let c = 0;
-      for (let i = outPtr[v]!; i < outPtr[v + 1]!; i++) {
-        const l = outLinks[i]!;
+      for (let j = upPtr[v]!; j < upPtr[v + 1]!; j++) {
+        const l = upLinks[j]!;
         const u = to[l]!;
-        if (tier[u] === TIER_T1 && this.usable[l] && reach[u - S]) {
+        if (usable[l] && reach[u - S]) {
           reach[v - S] = 1;
           if (capTo) c += Math.min(cap[l]!, capTo[u - S]!);
         }
@@ -188,8 +188,8 @@ export class Router {
     const topo = this.topo;
     const S = topo.serverTor[s]!;
     const D = topo.serverTor[t]!;
-    const up = topo.linkByPair.get(`${s} ${S}`)!;
-    const down = topo.linkByPair.get(`${D} ${t}`)!;
+    const up = topo.serverUplink[s]!;
+    const down = topo.serverDownlink[t]!;
     if (!this.usable[up] || !this.usable[down]) return false;
     return S === D || this.info(D).reach[S - topo.nServers] === 1;
   }
@@ -209,8 +209,8 @@ export class Router {
     const topo = this.topo;
     const S = topo.serverTor[s]!;
     const D = topo.serverTor[t]!;
-    const up = topo.linkByPair.get(`${s} ${S}`)!;
-    const down = topo.linkByPair.get(`${D} ${t}`)!;
+    const up = topo.serverUplink[s]!;
+    const down = topo.serverDownlink[t]!;
     if (!this.usable[up] || !this.usable[down]) return -1;
     let k = at;
     out[k++] = up;
@@ -244,8 +244,8 @@ export class Router {
     const topo = this.topo;
     const S = topo.serverTor[s]!;
     const D = topo.serverTor[t]!;
-    const up = topo.linkByPair.get(`${s} ${S}`)!;
-    const down = topo.linkByPair.get(`${D} ${t}`)!;
+    const up = topo.serverUplink[s]!;
+    const down = topo.serverDownlink[t]!;
     if (!this.usable[up] || !this.usable[down]) return [];
     const out: Array<{ links: number[]; probability: number }> = [];
     const walk = (v: number, links: number[], p: number): void => {

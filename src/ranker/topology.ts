@@ -42,8 +42,18 @@ export interface Topology {
   /** Outgoing directed links per node (CSR). */
   outPtr: Int32Array;
   outLinks: Int32Array;
+  /** Outgoing links to a higher tier per node (CSR). */
+  upPtr: Int32Array;
+  upLinks: Int32Array;
   /** "a b" -> directed link a->b. */
   linkByPair: Map<string, number>;
+  /** Directed link server -> its ToR, and ToR -> server, per server. */
+  serverUplink: Int32Array;
+  serverDownlink: Int32Array;
+  /** T1 switches per pod (CSR over pod numbers) and all T2 switches. */
+  podT1Ptr: Int32Array;
+  podT1: Int32Array;
+  t2s: Int32Array;
 }
 
 export interface ClosSpec {
@@ -117,6 +127,13 @@ class Builder {
     const outLinks = new Int32Array(nLinks);
     for (let l = 0; l < nLinks; l++) outLinks[fill[from[l]!]!++] = l;
     const tier = Int8Array.from(this.tiers);
+    const upPtr = new Int32Array(nNodes + 1);
+    const isUp = (l: number): boolean => tier[to[l]!]! > tier[from[l]!]!;
+    for (let l = 0; l < nLinks; l++) if (isUp(l)) upPtr[from[l]! + 1]!++;
+    for (let v = 0; v < nNodes; v++) upPtr[v + 1]! += upPtr[v]!;
+    const ufill = upPtr.slice(0, nNodes);
+    const upLinks = new Int32Array(upPtr[nNodes]!);
+    for (let l = 0; l < nLinks; l++) if (isUp(l)) upLinks[ufill[from[l]!]!++] = l;
     const tors: number[] = [];
     for (let v = 0; v < nNodes; v++) if (tier[v] === TIER_T0) tors.push(v);
     const torServerPtr = new Int32Array(nNodes + 1);
@@ -129,13 +146,30 @@ class Builder {
     });
     const linkByPair = new Map<string, number>();
     for (const [k, v] of this.pair) linkByPair.set(k, v);
+    const serverUplink = new Int32Array(nServers);
+    const serverDownlink = new Int32Array(nServers);
+    serverTor.forEach((t, sv) => {
+      serverUplink[sv] = this.pair.get(`${sv} ${t}`)!;
+      serverDownlink[sv] = this.pair.get(`${t} ${sv}`)!;
+    });
+    const pods = Int32Array.from(this.pods);
+    let maxPod = 0;
+    for (let v = 0; v < nNodes; v++) if (tier[v] === TIER_T1) maxPod = Math.max(maxPod, pods[v]!);
+    const podT1Ptr = new Int32Array(maxPod + 2);
+    for (let v = 0; v < nNodes; v++) if (tier[v] === TIER_T1) podT1Ptr[pods[v]! + 1]!++;
+    for (let q = 0; q <= maxPod; q++) podT1Ptr[q + 1]! += podT1Ptr[q]!;
+    const pfill = podT1Ptr.slice(0, maxPod + 1);
+    const podT1 = new Int32Array(podT1Ptr[maxPod + 1]!);
+    for (let v = 0; v < nNodes; v++) if (tier[v] === TIER_T1) podT1[pfill[pods[v]!]!++] = v;
+    const t2s: number[] = [];
+    for (let v = 0; v < nNodes; v++) if (tier[v] === TIER_T2) t2s.push(v);
     return {
       nNodes,
       nServers,
       nodeName: this.names,
       nodeByName: this.byName,
       tier,
-      pod: Int32Array.from(this.pods),
+      pod: pods,
       serverTor: Int32Array.from(serverTor),
       torServerPtr,
       torServers,
@@ -148,7 +182,14 @@ class Builder {
       delayS: Float64Array.from(this.delay),
       outPtr,
       outLinks,
+      upPtr,
+      upLinks,
       linkByPair,
+      serverUplink,
+      serverDownlink,
+      podT1Ptr,
+      podT1,
+      t2s: Int32Array.from(t2s),
     };
   }
 }

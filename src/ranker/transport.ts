@@ -263,12 +263,31 @@ function simulateShortFlow(segments: number, p: number, t: TransportParams, rng:
   return [rounds, timers];
 }
 
-/** Model-seeded RTT-count table (Monte Carlo, fixed seed, so every process builds the same one). */
+const rttTableCache = new Map<string, RttTable>();
+
+/** Model-seeded RTT-count table (Monte Carlo, fixed seed, so every process builds the same one; memoised). */
 export function modelRttTable(t: TransportParams, shortFlowBytes: number, runs = 200): RttTable {
+  const key = JSON.stringify([t, shortFlowBytes, runs]);
+  let tab = rttTableCache.get(key);
+  if (!tab) {
+    tab = buildModelRttTable(t, shortFlowBytes, runs);
+    rttTableCache.set(key, tab);
+  }
+  return tab;
+}
+
+function buildModelRttTable(t: TransportParams, shortFlowBytes: number, runs: number): RttTable {
   const maxSeg = Math.max(1, Math.ceil(shortFlowBytes / t.mss));
-  const segGrid: number[] = [];
-  for (let s = 1; s <= maxSeg; s = s < 8 ? s + 1 : Math.ceil(s * 1.25)) segGrid.push(s);
-  if (segGrid[segGrid.length - 1] !== maxSeg) segGrid.push(maxSeg);
+  // Every count up to 8, then ~25% steps, plus both sides of each slow-start
+  // round boundary IW(2^k - 1) so loss-free round counts are exact.
+  const grid = new Set<number>();
+  for (let s = 1; s <= maxSeg; s = s < 8 ? s + 1 : Math.ceil(s * 1.25)) grid.add(s);
+  for (let k = 1; t.initCwnd * (2 ** k - 1) <= maxSeg; k++) {
+    grid.add(t.initCwnd * (2 ** k - 1));
+    if (t.initCwnd * (2 ** k - 1) + 1 <= maxSeg) grid.add(t.initCwnd * (2 ** k - 1) + 1);
+  }
+  grid.add(maxSeg);
+  const segGrid = [...grid].sort((a, b) => a - b);
   const lossRates = [0, ...DEFAULT_LOSS_GRID.filter((p) => p <= 0.3)];
   const rttUs = DEFAULT_RTT_GRID_US.slice();
   const rng = new Rng('pathsteer-rtt-table', t.mss, t.initCwnd, t.minRtoMs, t.initRtoMs, t.handshake ? 1 : 0);

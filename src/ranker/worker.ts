@@ -10,14 +10,15 @@ import type { ResolvedScenario } from './scenario.js';
 
 interface Init {
   resolved: ResolvedScenario;
-  extra: CandidateSpec[];
+  /** The main thread's final candidate list (scenario candidates + extras). */
+  specs: CandidateSpec[];
   targets: number[];
 }
 
 const init = workerData as Init;
 const port = parentPort!;
 try {
-  const ev = new SampleEvaluator(buildModel(init.resolved, init.extra));
+  const ev = new SampleEvaluator(buildModel(init.resolved, [], init.specs));
   port.on('message', (m: { k: number; n: number }) => {
     try {
       const data = ev.evaluate(m.k, m.n, init.targets);
