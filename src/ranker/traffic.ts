@@ -124,9 +124,10 @@ export function generateTrace(m: TrafficModel, topo: Topology, seed: number, k: 
 
 /**
  * Move the traffic of servers under drained ToRs (SWARM Table 2 "move
- * traffic, e.g. by changing VM placement"): each such server's VMs go to one
- * server outside the drained racks, picked by a hash so the move is the same in
- * every sample. Returns the trace unchanged when nothing is drained.
+ * traffic, e.g. by changing VM placement"): the rack's VMs are spread over the
+ * servers outside the drained racks, so each of its flows lands on one of them
+ * picked by a hash of (seed, flow) — the same move in every sample and for every
+ * candidate. Returns the trace unchanged when nothing is drained.
  */
 export function moveDrainedTraffic(tr: Trace, topo: Topology, drained: Uint8Array, seed: number): Trace {
   let any = false;
@@ -135,15 +136,12 @@ export function moveDrainedTraffic(tr: Trace, topo: Topology, drained: Uint8Arra
   const keep: number[] = [];
   for (let s = 0; s < topo.nServers; s++) if (!drained[topo.serverTor[s]!]) keep.push(s);
   if (keep.length < 2) return tr;
-  const target = new Int32Array(topo.nServers);
-  for (let s = 0; s < topo.nServers; s++) {
-    target[s] = drained[topo.serverTor[s]!] ? keep[hashInts(seed, s, 0xd4a1) % keep.length]! : s;
-  }
+  const moved = (s: number): boolean => drained[topo.serverTor[s]!] === 1;
   const src = new Int32Array(tr.n);
   const dst = new Int32Array(tr.n);
   for (let i = 0; i < tr.n; i++) {
-    const a = target[tr.src[i]!]!;
-    let b = target[tr.dst[i]!]!;
+    const a = moved(tr.src[i]!) ? keep[hashInts(seed, tr.seed, i, 0xd4a1) % keep.length]! : tr.src[i]!;
+    let b = moved(tr.dst[i]!) ? keep[hashInts(seed, tr.seed, i, 0xd4a2) % keep.length]! : tr.dst[i]!;
     if (a === b) b = keep[(keep.indexOf(a) + 1) % keep.length]!;
     src[i] = a;
     dst[i] = b;
