@@ -21,13 +21,14 @@
  * window): 1st-percentile and mean long-flow throughput, 99th and 50th
  * percentile short-flow FCT.
  */
-import { ApproxScratch, maxMinApprox, maxMinProgressive, type MaxMinProblem } from './maxmin.js';
+import { ApproxScratch, maxMinApprox, maxMinParallelWaterfill, type MaxMinProblem } from './maxmin.js';
 import { mix32 } from './rng.js';
 import type { Router } from './routing.js';
 import { mean, percentileSorted } from './stats.js';
 import type { Trace } from './traffic.js';
 import { lossLimitedBps, queueDelayS, rttCount, type LossTable, type Protocol, type QueueModel, type RttTable, type TransportParams } from './transport.js';
 
+/** `approx`: maxMinApprox (default); `exact`: 1-waterfilling (maxMinParallelWaterfill). */
 export type Solver = 'approx' | 'exact';
 
 export interface TransportModel {
@@ -244,7 +245,7 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
       flowPtr: pPtr.subarray(0, nActive + 1),
       flowLinks: pLinks.subarray(0, k),
     };
-    const rate = nActive === 0 ? new Float64Array(0) : solver === 'exact' ? maxMinProgressive(prob) : maxMinApprox(prob, scratch);
+    const rate = nActive === 0 ? new Float64Array(0) : solver === 'exact' ? maxMinParallelWaterfill(prob) : maxMinApprox(prob, scratch);
     epochs++;
     // The rates stay valid until the active set changes: through the epoch in
     // which the first flow completes, up to the epoch before the next arrival.

@@ -23,7 +23,8 @@
  *   its flows' current rates, waterfill locally (flows below the local level
  *   keep their rate, the rest get the level). Rates only decrease, so the result
  *   is always feasible; the error comes from capacity a flow frees on an
- *   earlier link when a later link lowers it.
+ *   earlier link when a later link lowers it, which one refill pass then hands
+ *   to the flows that cross no saturated link.
  */
 
 /** A max-min problem: links with capacities, flows with demand caps and paths (CSR). */
@@ -414,40 +415,65 @@ export function maxMinApprox(p: MaxMinProblem, scratch?: ApproxScratch, refill =
       if (rate[f]! > level) rate[f] = level;
     }
   }
-  if (refill) refillPass(p, rate, linkPtr, linkFlows, sw, nk, sc.res);
+  if (refill) refillPass(p, rate, linkPtr, linkFlows, sc.res, sc);
   return rate;
 }
 
 /**
- * One upward pass over the links in the same order: capacity a link was left
- * with (because a later link lowered some of its flows) is shared among its
- * flows that are below their cap, each raised by at most the residual
- * capacity left on every link of its path. Keeps the allocation feasible.
+ * One refill pass: capacity a link was left with (because a later link lowered
+ * some of its flows) goes to the flows that can still grow — those below their
+ * cap that cross no saturated link — smallest rate first, each taking at most
+ * its even share of the residual capacity on every link of its path. Keeps the
+ * allocation feasible. Most flows cross a saturated link after the first pass,
+ * so the pass is cheap.
  */
-function refillPass(p: MaxMinProblem, rate: Float64Array, linkPtr: Int32Array, linkFlows: Int32Array, sw: Uint32Array, nk: number, res: Float64Array): void {
-  const { nLinks, capacity, demand, flowPtr, flowLinks } = p;
+function refillPass(p: MaxMinProblem, rate: Float64Array, linkPtr: Int32Array, linkFlows: Int32Array, res: Float64Array, sc: ApproxScratch): void {
+  const { nLinks, nFlows, capacity, demand, flowPtr, flowLinks } = p;
   for (let l = 0; l < nLinks; l++) {
     let sum = 0;
     for (let i = linkPtr[l]!; i < linkPtr[l + 1]!; i++) sum += rate[linkFlows[i]!]!;
-    res[l] = Math.max(0, capacity[l]!) - sum;
+    const c = Math.max(0, capacity[l]!);
+    res[l] = c - sum > c * 1e-9 ? c - sum : 0;
   }
-  for (let k = 0; k < nk; k++) {
-    const l = sw[2 * k + LO]!;
-    let r = res[l]!;
-    if (r <= capacity[l]! * 1e-9) continue;
-    // flows on l that can still grow
-    let n = 0;
-    for (let i = linkPtr[l]!; i < linkPtr[l + 1]!; i++) if (rate[linkFlows[i]!]! < demand[linkFlows[i]!]!) n++;
-    for (let i = linkPtr[l]!; i < linkPtr[l + 1]! && n > 0; i++) {
-      const f = linkFlows[i]!;
-      if (!(rate[f]! < demand[f]!)) continue;
-      let inc = Math.min(r / n, demand[f]! - rate[f]!);
-      for (let j = flowPtr[f]!; j < flowPtr[f + 1]!; j++) inc = Math.min(inc, res[flowLinks[j]!]!);
-      n--;
-      if (inc <= 0) continue;
-      rate[f]! += inc;
-      for (let j = flowPtr[f]!; j < flowPtr[f + 1]!; j++) res[flowLinks[j]!]! -= inc;
-      r = res[l]!;
+  // Candidates: below their cap, no saturated link on the path. Reuse `keys`
+  // (sorted by rate: rate's high word + flow index, as in the link sort).
+  const keys = sc.keys.length >= nFlows ? sc.keys : (sc.keys = new Float64Array(nFlows));
+  const kw = new Uint32Array(keys.buffer, keys.byteOffset, keys.length * 2);
+  const grow = sc.fill; // per-link count of candidates
+  grow.fill(0, 0, nLinks);
+  let nc = 0;
+  for (let f = 0; f < nFlows; f++) {
+    if (!(rate[f]! < demand[f]!)) continue;
+    let ok = true;
+    for (let j = flowPtr[f]!; j < flowPtr[f + 1]!; j++) {
+      if (res[flowLinks[j]!] === 0) {
+        ok = false;
+        break;
+      }
     }
+    if (!ok) continue;
+    for (let j = flowPtr[f]!; j < flowPtr[f + 1]!; j++) grow[flowLinks[j]!]!++;
+    sortWordsF[0] = rate[f]!;
+    kw[2 * nc + HI] = sortWords[HI]!;
+    kw[2 * nc + LO] = f;
+    nc++;
+  }
+  if (nc === 0) return;
+  const sorted = keys.subarray(0, nc).sort();
+  const fw = new Uint32Array(sorted.buffer, sorted.byteOffset, nc * 2);
+  for (let k = 0; k < nc; k++) {
+    const f = fw[2 * k + LO]!;
+    let inc = demand[f]! - rate[f]!;
+    for (let j = flowPtr[f]!; j < flowPtr[f + 1]!; j++) {
+      const l = flowLinks[j]!;
+      const share = res[l]! / grow[l]!;
+      if (share < inc) inc = share;
+    }
+    for (let j = flowPtr[f]!; j < flowPtr[f + 1]!; j++) {
+      const l = flowLinks[j]!;
+      grow[l]!--;
+      if (inc > 0) res[l] = Math.max(0, res[l]! - inc);
+    }
+    if (inc > 0) rate[f]! += inc;
   }
 }

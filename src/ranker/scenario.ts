@@ -137,7 +137,7 @@ export const scenarioSchema = z.strictObject({
     .prefault({}),
   estimator: z
     .strictObject({
-      epochMs: pos().default(1),
+      epochMs: pos().default(0.25),
       shortFlowBytes: int(1).default(150_000),
       solver: z.enum(['approx', 'exact']).default('approx'),
       /** Stop simulating at this time even if measured flows still run (default 20x durationMs). */
