@@ -44,7 +44,7 @@ export async function benchRanker(o: RankerBenchOptions): Promise<RankerBenchRes
   const t0 = process.hrtime.bigint();
   const resolved = resolveScenario(parseScenario(benchScenario(o.servers, o), 'bench'), process.cwd(), 'bench');
   const model = buildModel(resolved);
-  const r = await rankModel(model, resolved, [], { workers: o.workers ?? 2, onProgress: o.onProgress });
+  const r = await rankModel(model, resolved, { workers: o.workers ?? 2, onProgress: o.onProgress });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const flows = generateTrace(model.traffic, model.topo, model.scenario.seed, 0).n;
   return {

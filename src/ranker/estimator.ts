@@ -196,6 +196,13 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
   let watched = 0;
   if (watch) for (let f = 0; f < n; f++) watched += watch[f]!;
   const view: EpochView = { t0: 0, t1: 0, linkRate, linkFlows, saturated, touched, nTouched: 0 };
+  /** The epoch a flow starting at x joins: the e with e*epochS <= x < (e+1)*epochS as computed below. */
+  const epochOf = (x: number): number => {
+    let e = Math.floor(x / epochS);
+    if (x >= (e + 1) * epochS) e++;
+    else if (e > 0 && x < e * epochS) e--;
+    return e;
+  };
   for (;;) {
     let t0 = epoch * epochS;
     if (t0 >= horizonS) break;
@@ -204,7 +211,7 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
       if (next >= n) break;
       // Nothing running: jump to the epoch of the next arrival (the hook still
       // sees the idle stretch so short flows there are handled).
-      const e = Math.floor(start[next]! / epochS);
+      const e = epochOf(start[next]!);
       if (e > epoch) {
         if (hook) {
           view.t0 = t0;
@@ -263,7 +270,7 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
         }
       }
       let e = Number.isFinite(tmin) ? Math.floor(tmin / epochS) : Number.MAX_SAFE_INTEGER;
-      if (next < n) e = Math.min(e, Math.floor(start[next]! / epochS) - 1);
+      if (next < n) e = Math.min(e, epochOf(start[next]!) - 1);
       e = Math.min(e, Math.ceil(horizonS / epochS) - 1);
       if (watch && watched === 0) e = Math.min(e, Math.ceil(notBefore / epochS) - 1);
       last = Math.max(epoch, e);

@@ -40,7 +40,7 @@ export async function evaluateScenario(resolved: ResolvedScenario, o: RankOption
   const model = buildModel(r);
   const total = model.trafficSamples * model.routingSamples * 2;
   const progress = (offset: number) => (done: number) => o.onProgress?.(offset + done, total);
-  const ranking = await rankModel(model, r, [], { ...o, onProgress: progress(0) });
+  const ranking = await rankModel(model, r, { ...o, onProgress: progress(0) });
   const base: BaselineChoice[] = allBaselines(model);
   // Map each baseline's actions to a candidate with the same resulting state, or add it.
   const extras: CandidateSpec[] = [];
@@ -60,7 +60,7 @@ export async function evaluateScenario(resolved: ResolvedScenario, o: RankOption
   const evalSeed = r.scenario.seed + EVALUATION_SEED_OFFSET;
   const er = withOverrides(r, { seed: evalSeed });
   const evalModel = buildModel(er, extras);
-  const evaluation = await rankModel(evalModel, er, extras, { ...o, seed: evalSeed, onProgress: progress(total / 2) });
+  const evaluation = await rankModel(evalModel, er, { ...o, seed: evalSeed, onProgress: progress(total / 2) });
   const best = evaluation.candidates[0]!;
   const score = (approach: string, choice: string | undefined, note: string): ApproachScore => {
     const nan = { fct99: Number.NaN, tput1p: Number.NaN, tputAvg: Number.NaN };

@@ -15,7 +15,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PathsteerError } from '../common/errors.js';
-import type { CandidateSpec } from './candidates.js';
 import { N_METRICS } from './estimator.js';
 import { SampleEvaluator } from './evaluator.js';
 import type { Model } from './model.js';
@@ -48,14 +47,12 @@ export interface PoolOptions {
 
 export class SampleRunError extends PathsteerError {}
 
-/** Evaluate every (k, n) sample on `targets`. `model` must be buildModel(resolved, extra); workers rebuild it from its candidate list. */
-export async function runSamples(
-  model: Model,
-  resolved: ResolvedScenario,
-  _extra: CandidateSpec[],
-  targets: number[],
-  opt: PoolOptions,
-): Promise<SampleRun> {
+/**
+ * Evaluate every (k, n) sample on `targets` (candidate indices; the candidate
+ * count means the healthy network). Workers rebuild `model` from `resolved` and
+ * the model's candidate list.
+ */
+export async function runSamples(model: Model, resolved: ResolvedScenario, targets: number[], opt: PoolOptions): Promise<SampleRun> {
   const K = model.trafficSamples;
   const N = model.routingSamples;
   const total = K * N;

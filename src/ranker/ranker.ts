@@ -6,7 +6,6 @@
  * by its median (or mean) with a confidence interval, and order candidates with
  * the comparator.
  */
-import type { CandidateSpec } from './candidates.js';
 import { comparatorName, rankByComparator, type MetricKey, type Scored } from './comparators.js';
 import { M_FCT_50, M_FCT_99, M_N_LONG, M_N_SHORT, M_TPUT_1P, M_TPUT_AVG, N_METRICS } from './estimator.js';
 import { buildModel, type Model } from './model.js';
@@ -136,13 +135,13 @@ function metricsOf(res: Float64Array, statistic: 'median' | 'mean', alpha: numbe
 }
 
 /** Estimate every candidate of a model and rank them. */
-export async function rankModel(model: Model, resolved: ResolvedScenario, extra: CandidateSpec[], o: RankOptions): Promise<RankResult> {
+export async function rankModel(model: Model, resolved: ResolvedScenario, o: RankOptions): Promise<RankResult> {
   const t0 = process.hrtime.bigint();
   const s = model.scenario;
   const linear = typeof s.comparator !== 'string';
   const targets = model.candidates.map((_, i) => i);
   if (linear) targets.push(model.candidates.length);
-  const run = await runSamples(model, resolved, extra, targets, { workers: o.workers ?? 2, onProgress: o.onProgress, signal: o.signal });
+  const run = await runSamples(model, resolved, targets, { workers: o.workers ?? 2, onProgress: o.onProgress, signal: o.signal });
   const alpha = s.confidence.alpha;
   const per = model.candidates.map((c, i) => ({ c, res: run.results[i]!, m: metricsOf(run.results[i]!, s.statistic, alpha) }));
   const healthy = linear ? metricsOf(run.results[model.candidates.length]!, s.statistic, alpha) : undefined;
@@ -188,5 +187,5 @@ export async function rankModel(model: Model, resolved: ResolvedScenario, extra:
 export async function rank(resolved: ResolvedScenario, o: RankOptions = {}): Promise<RankResult> {
   const r = withOverrides(resolved, o);
   const model = buildModel(r);
-  return rankModel(model, r, [], o);
+  return rankModel(model, r, o);
 }
