@@ -214,10 +214,12 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
       const e = epochOf(start[next]!);
       if (e > epoch) {
         if (hook) {
-          view.t0 = t0;
-          view.t1 = e * epochS;
           view.nTouched = 0;
-          hook(view);
+          for (let i = epoch; i < e; i++) {
+            view.t0 = i * epochS;
+            view.t1 = (i + 1) * epochS;
+            hook(view);
+          }
         }
         epoch = e;
         t0 = epoch * epochS;
