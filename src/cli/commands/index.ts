@@ -1,6 +1,6 @@
 /**
  * Every CLI command, one file each. Add a command by adding its register
- * function here (keep the list sorted).
+ * function here (keep the list sorted, one per line).
  */
 import type { RegisterCommand } from '../command.js';
 import { registerAgent } from './agent.js';
@@ -11,6 +11,7 @@ import { registerDoctor } from './doctor.js';
 import { registerGateway } from './gateway.js';
 import { registerMaps } from './maps.js';
 import { registerPath } from './path.js';
+import { registerRank } from './rank.js';
 import { registerTestbed } from './testbed.js';
 
 export const commands: RegisterCommand[] = [
@@ -22,5 +23,6 @@ export const commands: RegisterCommand[] = [
   registerGateway,
   registerMaps,
   registerPath,
+  registerRank,
   registerTestbed,
 ];

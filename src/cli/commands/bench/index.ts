@@ -1,10 +1,12 @@
-/** Every `pathsteer bench` subcommand, one file each (keep the list sorted). */
+/** Every `pathsteer bench` subcommand, one file each (keep the list sorted, one per line). */
 import type { RegisterCommand } from '../../command.js';
 import { registerBenchDataplane } from './dataplane.js';
 import { registerBenchFailover } from './failover.js';
 import { registerBenchGatewayMemory } from './gateway-memory.js';
 import { registerBenchGatewayUpdates } from './gateway-updates.js';
 import { registerBenchMaps } from './maps.js';
+import { registerBenchMaxmin } from './maxmin.js';
+import { registerBenchRanker } from './ranker.js';
 
 export const benchCommands: RegisterCommand[] = [
   registerBenchDataplane,
@@ -12,4 +14,6 @@ export const benchCommands: RegisterCommand[] = [
   registerBenchGatewayMemory,
   registerBenchGatewayUpdates,
   registerBenchMaps,
+  registerBenchMaxmin,
+  registerBenchRanker,
 ];
