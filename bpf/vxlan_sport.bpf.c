@@ -14,37 +14,6 @@
 /* GPL-compatible: kfuncs (bpf_cast_to_kern_ctx) need it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Linux >= 6.2. Weak: on older kernels the loader loads vxlan_sport_compat. */
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
-
-/*
- * Does uh->check hold a partial seed (pseudo-header sum) that the NIC, the
- * stack's checksum fallback or GSO completes over the UDP header later? Then
- * the port is simply written. Otherwise it is a full checksum (computed in
- * software, or by local checksum offload when the *inner* packet is the one
- * left CHECKSUM_PARTIAL) and must be updated, which bpf_l4_csum_replace() does
- * not do for CHECKSUM_PARTIAL skbs.
- *
- * precise: read ip_summed/csum_start from the kernel sk_buff. compat (kernels
- * without bpf_cast_to_kern_ctx): a seed equals the pseudo-header sum; a full
- * checksum matches it by chance with probability 2^-16.
- */
-static __always_inline bool ps_csum_is_seed(struct __sk_buff *skb, const struct iphdr *ip, const struct udphdr *udp,
-					    __u32 l4off, const bool precise)
-{
-	if (precise) {
-		struct sk_buff *k;
-
-		if (skb->gso_size)
-			return true; /* GSO: segmentation finishes the outer checksum */
-		k = bpf_cast_to_kern_ctx(skb);
-		if (BPF_CORE_READ_BITFIELD(k, ip_summed) != PS_CHECKSUM_PARTIAL)
-			return false;
-		return k->csum_start == (__u16)((long)k->data - (long)k->head + l4off);
-	}
-	return udp->check == ps_udp_pseudo_seed(ip, udp);
-}
-
 /* Set the outer source port (network order) and keep the checksum right. */
 static __always_inline void ps_write_sport(struct __sk_buff *skb, const struct iphdr *ip, struct udphdr *udp, __u32 l4off,
 					   __be16 sport, const bool precise)
@@ -53,7 +22,7 @@ static __always_inline void ps_write_sport(struct __sk_buff *skb, const struct i
 
 	if (!check) {
 		ps_count(PS_STAT_CSUM_ZERO);
-	} else if (ps_csum_is_seed(skb, ip, udp, l4off, precise)) {
+	} else if (ps_csum_is_seed(skb, ip, udp, l4off, precise, true)) {
 		ps_count(PS_STAT_CSUM_SEED);
 	} else {
 		udp->check = ps_csum_replace16(check, udp->source, sport);

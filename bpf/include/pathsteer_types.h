@@ -24,26 +24,33 @@ enum ps_path_flags {
 	PS_F_PREFER = 1 << 2,   /* use preferred & healthy when non-empty */
 };
 
-/* ps_stats counter ids: one per branch the data plane can take. */
+/* ps_stats counter ids: one per branch the data plane can take (17.. are
+ * probe_steer's, on ingress; new ids are appended before PS_STAT_MAX). */
 enum ps_stat {
-	PS_STAT_TUNNEL = 0,         /* tunnel packets (IPv4/UDP to a tunnel port, not probes) */
-	PS_STAT_NO_ENTRY = 1,       /* no ps_path entry for the peer: left unchanged */
-	PS_STAT_BAD_ENTRY = 2,      /* entry with nports 0 or > 64, or ports past 65535: left unchanged */
-	PS_STAT_NO_HEALTHY = 3,     /* no healthy candidate port: left unchanged */
-	PS_STAT_STEERED = 4,        /* a port was chosen from the path table */
-	PS_STAT_REWRITTEN = 5,      /* ...and it differed from the kernel's, so sport was rewritten */
-	PS_STAT_GROUP_FALLBACK = 6, /* stateful: the flow's group had no healthy port, used any healthy */
-	PS_STAT_PIN_HIT = 7,        /* kept the flow's pinned port */
-	PS_STAT_PIN_NEW = 8,        /* first packet of a pinned flow: pin written */
-	PS_STAT_PIN_MOVED = 9,      /* pinned port turned unhealthy: flow moved, pin rewritten */
-	PS_STAT_PIN_ERR = 10,       /* pin could not be written */
-	PS_STAT_PROBE_STAMPED = 11, /* probe packet: sport set to the header's tx_sport */
-	PS_STAT_PROBE_INVALID = 12, /* magic but truncated header or tx_sport 0: left unchanged */
-	PS_STAT_CSUM_FIXED = 13,    /* outer UDP checksum updated incrementally */
-	PS_STAT_CSUM_SEED = 14,     /* outer checksum is a partial seed the stack/NIC completes later */
-	PS_STAT_CSUM_ZERO = 15,     /* no outer checksum (vxlan noudpcsum): left zero */
-	PS_STAT_ACTIVITY_ERR = 16,  /* ps_activity insert failed */
-	PS_STAT_MAX = 17,
+	PS_STAT_TUNNEL = 0,              /* tunnel packets (IPv4/UDP to a tunnel port, not probes) */
+	PS_STAT_NO_ENTRY = 1,            /* no ps_path entry for the peer: left unchanged */
+	PS_STAT_BAD_ENTRY = 2,           /* entry with nports 0 or > 64, or ports past 65535: left unchanged */
+	PS_STAT_NO_HEALTHY = 3,          /* no healthy candidate port: left unchanged */
+	PS_STAT_STEERED = 4,             /* a port was chosen from the path table */
+	PS_STAT_REWRITTEN = 5,           /* ...and it differed from the kernel's, so sport was rewritten */
+	PS_STAT_GROUP_FALLBACK = 6,      /* stateful: the flow's group had no healthy port, used any healthy */
+	PS_STAT_PIN_HIT = 7,             /* kept the flow's pinned port */
+	PS_STAT_PIN_NEW = 8,             /* first packet of a pinned flow: pin written */
+	PS_STAT_PIN_MOVED = 9,           /* pinned port turned unhealthy: flow moved, pin rewritten */
+	PS_STAT_PIN_ERR = 10,            /* pin could not be written */
+	PS_STAT_PROBE_STAMPED = 11,      /* probe packet: sport set to the header's tx_sport */
+	PS_STAT_PROBE_INVALID = 12,      /* magic but truncated header or tx_sport 0: left unchanged */
+	PS_STAT_CSUM_FIXED = 13,         /* outer UDP checksum updated incrementally */
+	PS_STAT_CSUM_SEED = 14,          /* outer checksum is a partial seed the stack/NIC completes later */
+	PS_STAT_CSUM_ZERO = 15,          /* no outer checksum (vxlan noudpcsum): left zero */
+	PS_STAT_ACTIVITY_ERR = 16,       /* ps_activity insert failed */
+	PS_STAT_PROBE_RX = 17,           /* ingress: probe on a tunnel port delivered to agent_port, arrival TTL stashed */
+	PS_STAT_PROBE_RX_SHORT = 18,     /* ingress: magic but shorter than the 28-byte header: left to the tunnel driver */
+	PS_STAT_PROBE_RX_NO_AGENT = 19,  /* ingress: probe but ps_config.agent_port is 0 or a tunnel port: left unchanged */
+	PS_STAT_RX_CSUM_FIXED = 20,      /* ingress: UDP checksum of a delivered probe updated incrementally */
+	PS_STAT_RX_CSUM_SEED = 21,       /* ingress: probe checksum is a partial seed (CHECKSUM_PARTIAL from a local sender): kept */
+	PS_STAT_RX_CSUM_ZERO = 22,       /* ingress: probe without a UDP checksum: left zero */
+	PS_STAT_MAX = 23,
 };
 
 /* ps_config[0]: run-time configuration written by `pathsteer attach`. */
@@ -139,7 +146,22 @@ struct ps_conn_event {
 };
 _Static_assert(sizeof(struct ps_conn_event) == 96, "ps_conn_event size");
 
-/* The pathsteer wire header (DESIGN §3), network byte order. */
+/* The pathsteer wire header (DESIGN §3), network byte order.
+ *
+ * reserved[] is zero on the wire, except in requests with the REPLY_PORT flag
+ * (0x01), where it is the outer source port the response must use. On local
+ * delivery of a response, probe_steer (TC ingress) writes the IPv4 TTL the
+ * packet arrived with into reserved[0] and
+ * PS_PROBE_TTL_VALID into reserved[1] (UDP checksum kept right), because the
+ * agent reads probes from an ordinary UDP socket, which cannot see the TTL,
+ * and needs it for the hop count of negotiation responses (ZooRoute: inter-AZ
+ * peers are told apart by TTL). reserved[1] != PS_PROBE_TTL_VALID: no TTL. */
+#define PS_PROBE_TTL_VALID 0x01
+
+/* Wire header types (DESIGN §3) the data plane tells apart. */
+#define PS_TYPE_NEGOTIATION_RESPONSE 0x18
+#define PS_TYPE_TELEMETRY_RESPONSE 0x7f
+
 struct ps_probe_hdr {
 	__u8 magic[3];
 	__u8 type;
@@ -152,7 +174,7 @@ struct ps_probe_hdr {
 	__be32 seq;
 	__be32 src_vtep;
 	__u8 backend_id[6];
-	__u8 reserved[2];
+	__u8 reserved[2]; /* wire: 0 or a request's reply port; responses delivered by probe_steer: {arrival TTL, PS_PROBE_TTL_VALID} */
 };
 _Static_assert(sizeof(struct ps_probe_hdr) == 28, "ps_probe_hdr size");
 

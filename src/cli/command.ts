@@ -22,12 +22,20 @@ export interface CliContext {
 }
 
 /** Parse with a zod schema; failures become a UsageError listing each bad field. */
-export function parseOptions<T extends z.ZodType>(schema: T, input: unknown, what = 'options'): z.infer<T> {
+export function parseOptions<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  what = 'options',
+  /** How to name a field in messages when it is not `--kebab-case` of its key (e.g. config keys set by other flags). */
+  names: Record<string, string> = {},
+): z.infer<T> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => {
-    const where = i.path.length ? `--${String(i.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}${i.path.length > 1 ? `.${i.path.slice(1).join('.')}` : ''}` : what;
-    return `${where}: ${i.message}`;
+    const key = String(i.path[0] ?? '');
+    const name = names[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    if (i.path.length === 0) return i.message;
+    return `${name}${i.path.length > 1 ? `[${i.path.slice(1).join('.')}]` : ''}: ${i.message}`;
   });
   throw new UsageError(`invalid ${what}: ${problems.join('; ')}`);
 }

@@ -1,7 +1,7 @@
 /**
- * The source-port data plane of one interface: attach vxlan_sport to its TC
- * egress with pinned maps, detach it (from any later process), and open its
- * pinned maps with typed codecs. Filters and pins outlive the attaching process
+ * The data plane of one interface: attach vxlan_sport to its TC egress and
+ * probe_steer to its TC ingress, sharing pinned maps, detach both (from any
+ * later process), and open the pinned maps with typed codecs. Filters and pins outlive the attaching process
  * on purpose (fail-static: the data plane keeps its last table when the agent
  * dies); what attach created is recorded in a small JSON file so `detach`
  * removes exactly that and nothing it found.
@@ -32,6 +32,7 @@ import {
   tcQuery,
   Teardown,
   type TcFilter,
+  type TcPoint,
 } from '../loader/index.js';
 import { ActivityCodec, combineActivity, type Activity } from './activity.js';
 import { ConfigCodec, type PsConfig } from './config.js';
@@ -39,6 +40,7 @@ import { MapName, ProgName, BpfObjects } from './names.generated.js';
 import { objectPath } from './objects.js';
 import { PathEntryCodec, type PathEntry } from './path-entry.js';
 import { PinKeyCodec, PinValCodec, type PinKey, type PinVal } from './pin.js';
+import { DEFAULT_AGENT_PORT } from './probe.js';
 import { PeerCodec, U32Codec } from './scalar.js';
 import { readStats, type StatCounts } from './stats.js';
 import { TypedMap } from './typed-map.js';
@@ -80,29 +82,51 @@ export function locate(ifname: string, roots: Roots = {}): Location {
   };
 }
 
-const RecordSchema = z.object({
-  version: z.literal(1),
+const FilterSchema = z.object({
+  ifindex: z.number().int(),
+  point: z.enum(['ingress', 'egress']),
+  handle: z.number().int(),
+  priority: z.number().int(),
+  progId: z.number().int(),
+});
+
+/** One program attach loaded and the TC filter that runs it. */
+const ProgramRecordSchema = z.object({
+  object: z.string(),
+  program: z.string(),
+  filter: FilterSchema,
+});
+export type ProgramRecord = z.infer<typeof ProgramRecordSchema>;
+
+const Common = {
   ifname: z.string(),
   ifindex: z.number().int(),
   scope: z.string(),
   pinDir: z.string(),
-  object: z.string(),
-  program: z.string(),
-  filter: z.object({
-    ifindex: z.number().int(),
-    point: z.enum(['ingress', 'egress']),
-    handle: z.number().int(),
-    priority: z.number().int(),
-    progId: z.number().int(),
-  }),
   hookCreated: z.boolean(),
   /** Pins detach removes: the ones attach created, and pins left by `detach --keep-maps` that a later attach adopted. */
   pinsOwned: z.array(z.string()),
   attachedAt: z.string(),
+};
+
+const RecordV2 = z.object({
+  version: z.literal(2),
+  ...Common,
+  /** vxlan_sport on TC egress. */
+  egress: ProgramRecordSchema,
+  /** probe_steer on TC ingress (absent with `--no-ingress`). */
+  ingress: ProgramRecordSchema.optional(),
 });
 
+/** Records written before probe_steer existed (egress only) still detach. */
+const RecordV1 = z
+  .object({ version: z.literal(1), ...Common, object: z.string(), program: z.string(), filter: FilterSchema })
+  .transform(({ object, program, filter, ...rest }) => ({ ...rest, version: 2 as const, egress: { object, program, filter } }));
+
+const RecordSchema: z.ZodType<AttachRecord> = z.union([RecordV2, RecordV1]);
+
 /** What `attach` created on an interface (the JSON record). */
-export type AttachRecord = z.infer<typeof RecordSchema>;
+export type AttachRecord = z.infer<typeof RecordV2>;
 
 export function readRecord(loc: Location): AttachRecord | undefined {
   let text: string;
@@ -160,15 +184,28 @@ export function kernelHasKernCtx(): boolean {
   return kernCtx;
 }
 
-/** The vxlan_sport program for this kernel (see ps_csum_is_seed in bpf/vxlan_sport.bpf.c). */
+const precise = (v: Variant): boolean => v === 'precise' || (v === 'auto' && kernelHasKernCtx());
+
+/** The vxlan_sport program for this kernel (see ps_csum_is_seed in bpf/include/helpers/csum.h). */
 export function sportProgram(v: Variant = 'auto'): string {
-  if (v === 'precise') return ProgName.vxlanSport;
-  if (v === 'compat') return ProgName.vxlanSportCompat;
-  return kernelHasKernCtx() ? ProgName.vxlanSport : ProgName.vxlanSportCompat;
+  return precise(v) ? ProgName.vxlanSport : ProgName.vxlanSportCompat;
+}
+
+/** The probe_steer program for this kernel (same choice as sportProgram). */
+export function probeProgram(v: Variant = 'auto'): string {
+  return precise(v) ? ProgName.probeSteer : ProgName.probeSteerCompat;
 }
 
 /** The maps vxlan_sport pins per interface. */
 export const SPORT_MAPS: readonly string[] = BpfObjects.vxlanSport.maps;
+/** The maps probe_steer shares with vxlan_sport (a subset of SPORT_MAPS). */
+export const PROBE_MAPS: readonly string[] = BpfObjects.probeSteer.maps;
+/**
+ * Pinned maps whose contents may be dropped when their definition changed
+ * between pathsteer versions (counters only): attach replaces such a pin
+ * instead of refusing it. Every other mismatch is a PinMismatchError.
+ */
+const DISPOSABLE_MAPS: readonly string[] = [MapName.stats];
 
 export interface AttachOptions extends Roots {
   ifname: string;
@@ -176,20 +213,24 @@ export interface AttachOptions extends Roots {
   vxlanPort?: number;
   /** Geneve destination port to steer; 0 = none. @default 0 */
   genevePort?: number;
-  /** Agent probe port (for probe_steer). @default kept, else 0 */
+  /** UDP port of the agent's probe socket; probe_steer delivers probes there. @default kept, else 14789 */
   agentPort?: number;
+  /** Also attach probe_steer to TC ingress (false: egress only, and an earlier ingress filter is removed). @default true */
+  ingress?: boolean;
   /** Flow-hash seed. @default kept from reused pins, else random */
   seed?: number;
-  /** Which build of the program. @default 'auto' */
+  /** Which build of the programs. @default 'auto' */
   variant?: Variant;
 }
 
 export interface AttachResult {
   record: AttachRecord;
-  /** An earlier attach was replaced atomically (same filter, new program). */
+  /** An earlier attach was replaced atomically (same filters, new programs). */
   replaced: boolean;
   /** Pinned maps adopted with their contents. */
   reusedPins: string[];
+  /** Pins of disposable maps (counters) whose definition changed: replaced, contents dropped. */
+  replacedPins: string[];
   config: PsConfig;
 }
 
@@ -197,12 +238,41 @@ function noSuchIface(ifname: string): UsageError {
   return new UsageError(`no interface ${ifname} in this network namespace`);
 }
 
+/** Remove pins of DISPOSABLE_MAPS that no longer match the object's definition. */
+function dropStalePins(obj: BpfObject, pinDir: string): string[] {
+  const dropped: string[] = [];
+  for (const name of DISPOSABLE_MAPS) {
+    const path = join(pinDir, name);
+    if (!existsSync(path)) continue;
+    const m = BpfMap.fromPin(path);
+    let diff: string[];
+    try {
+      diff = pinDifferences(obj.mapDef(name), mapInfo(m.fd));
+    } finally {
+      m.close();
+    }
+    if (diff.length === 0) continue;
+    log.info({ pin: path, differences: diff }, 'pinned map from another pathsteer version replaced (its counters restart)');
+    rmSync(path);
+    dropped.push(name);
+  }
+  return dropped;
+}
+
+function checkPorts(c: PsConfig): void {
+  if (c.agentPort !== 0 && (c.agentPort === c.vxlanPort || c.agentPort === c.genevePort)) {
+    throw new UsageError(`agent port ${c.agentPort} is also a tunnel port; probes could not be told from tunnel traffic`);
+  }
+}
+
 /**
- * Load vxlan_sport with its maps pinned under the interface's pin directory
- * (adopting compatible existing pins), write ps_config, and attach it to the
- * interface's clsact egress (accepting an existing clsact). Attaching again
- * swaps the program in place and keeps the maps. On failure everything this
- * call created is removed again, newest first.
+ * Load vxlan_sport (and, unless `ingress: false`, probe_steer) with their maps
+ * pinned under the interface's pin directory (adopting compatible existing
+ * pins; both programs share ps_config and ps_stats), write ps_config, and
+ * attach vxlan_sport to the interface's clsact egress and probe_steer to its
+ * ingress (accepting an existing clsact). Attaching again swaps the programs
+ * in place and keeps the maps. On failure everything this call created is
+ * removed again, newest first.
  */
 export function attach(o: AttachOptions): AttachResult {
   const loc = locate(o.ifname, o);
@@ -210,52 +280,79 @@ export function attach(o: AttachOptions): AttachResult {
   if (!ifindex) throw noSuchIface(o.ifname);
   let prev = readRecord(loc);
   if (prev && prev.ifindex !== ifindex) {
-    log.info({ ifname: o.ifname, old: prev.ifindex, now: ifindex }, 'interface was re-created; its old filter is gone');
+    log.info({ ifname: o.ifname, old: prev.ifindex, now: ifindex }, 'interface was re-created; its old filters are gone');
     prev = { ...prev, hookCreated: false };
   }
-  const program = sportProgram(o.variant);
-  const file = objectPath('vxlanSport');
-  const obj = BpfObject.open(file);
+  const live = prev && prev.ifindex === ifindex ? prev : undefined;
+  const variant = o.variant ?? 'auto';
+  const wantIngress = o.ingress ?? true;
+  const egressProgram = sportProgram(variant);
+  const ingressProgram = probeProgram(variant);
+  const sportFile = objectPath('vxlanSport');
+  const probeFile = objectPath('probeSteer');
+  const objs: BpfObject[] = [];
   const undo = new Teardown();
   try {
-    for (const p of obj.programNames()) obj.setAutoload(p, p === program);
+    // 1. vxlan_sport creates (or adopts) every pin
+    const sport = BpfObject.open(sportFile);
+    objs.push(sport);
+    for (const p of sport.programNames()) sport.setAutoload(p, p === egressProgram);
     const dirExisted = existsSync(loc.pinDir);
-    const plans = obj.pinMaps(loc.pinDir, SPORT_MAPS);
+    const replacedPins = dirExisted ? dropStalePins(sport, loc.pinDir) : [];
+    const plans = sport.pinMaps(loc.pinDir, SPORT_MAPS);
     if (!dirExisted) undo.push(`rmdir ${loc.pinDir}`, () => removeEmptyDirs(loc.pinDir, o.pinRoot ?? PIN_ROOT));
-    obj.load();
+    sport.load();
     const created = plans.filter((p) => !p.reused);
     for (const p of created) undo.push(`unpin ${p.path}`, () => rmSync(p.path, { force: true }));
 
-    const cfgMap = new TypedMap(obj.map(MapName.config), U32Codec, ConfigCodec);
+    const cfgMap = new TypedMap(sport.map(MapName.config), U32Codec, ConfigCodec);
     const old = cfgMap.get(0);
     const config: PsConfig = {
       vxlanPort: o.vxlanPort ?? DEFAULT_VXLAN_PORT,
       genevePort: o.genevePort ?? 0,
-      agentPort: o.agentPort ?? old?.agentPort ?? 0,
+      agentPort: o.agentPort ?? (old?.agentPort || DEFAULT_AGENT_PORT),
       flags: 0,
       hashSeed: o.seed ?? (old && old.hashSeed !== 0 ? old.hashSeed : randomInt(1, 2 ** 32 - 1)),
     };
+    checkPorts(config);
     cfgMap.set(0, config);
 
+    // 2. probe_steer adopts the pins vxlan_sport just made
+    let probe: BpfObject | undefined;
+    if (wantIngress) {
+      probe = BpfObject.open(probeFile);
+      objs.push(probe);
+      for (const p of probe.programNames()) probe.setAutoload(p, p === ingressProgram);
+      probe.pinMaps(loc.pinDir, PROBE_MAPS);
+      probe.load();
+    }
+
+    // 3. filters: egress, then ingress; an earlier filter of ours is swapped in place
     const hookCreated = tcHookCreate(ifindex);
     if (hookCreated) undo.push('destroy clsact', () => tcHookDestroy(ifindex));
-    const progFd = obj.program(program).fd;
-    let filter: TcFilter;
-    if (prev && prev.ifindex === ifindex) {
-      filter = tcAttach(progFd, ifindex, 'egress', { replace: prev.filter });
-    } else {
-      filter = tcAttach(progFd, ifindex, 'egress');
-      undo.push('detach filter', () => tcDetach(filter));
-    }
+    const place = (point: TcPoint, obj: BpfObject, program: string, file: string, before?: ProgramRecord): ProgramRecord => {
+      const progFd = obj.program(program).fd;
+      let filter: TcFilter;
+      if (before) {
+        filter = tcAttach(progFd, ifindex, point, { replace: before.filter });
+      } else {
+        filter = tcAttach(progFd, ifindex, point);
+        undo.push(`detach ${point} filter`, () => tcDetach(filter));
+      }
+      return { object: file, program, filter };
+    };
+    const egress = place('egress', sport, egressProgram, sportFile, live?.egress);
+    const ingress = probe ? place('ingress', probe, ingressProgram, probeFile, live?.ingress) : undefined;
+    if (!probe && live?.ingress) removeFilter(live.ingress.filter); // asked for egress only now
+
     const record: AttachRecord = {
-      version: 1,
+      version: 2,
       ifname: o.ifname,
       ifindex,
       scope: loc.scope,
       pinDir: loc.pinDir,
-      object: file,
-      program,
-      filter,
+      egress,
+      ...(ingress ? { ingress } : {}),
       hookCreated: hookCreated || (prev?.hookCreated ?? false),
       // with a record, we own what we created; without one, pins in our own pin
       // directory are leftovers of `detach --keep-maps` and become ours again
@@ -264,8 +361,8 @@ export function attach(o: AttachOptions): AttachResult {
     };
     writeRecord(loc, record);
     undo.commit();
-    log.debug({ ifname: o.ifname, program, filter, replaced: !!prev }, 'attached');
-    return { record, replaced: !!prev, reusedPins: plans.filter((p) => p.reused).map((p) => p.name), config };
+    log.debug({ ifname: o.ifname, egress: egress.filter, ingress: ingress?.filter, replaced: !!prev }, 'attached');
+    return { record, replaced: !!prev, reusedPins: plans.filter((p) => p.reused).map((p) => p.name), replacedPins, config };
   } catch (e) {
     try {
       undo.run();
@@ -274,8 +371,19 @@ export function attach(o: AttachOptions): AttachResult {
     }
     throw e;
   } finally {
-    obj.close();
+    for (const obj of objs.reverse()) obj.close();
   }
+}
+
+export type FilterOutcome = 'removed' | 'gone' | 'replaced-by-other';
+
+/** Remove a filter we recorded if it still runs our program. */
+function removeFilter(f: TcFilter): FilterOutcome {
+  const progId = tcQuery(f.ifindex, f.point, f.handle, f.priority);
+  if (progId === f.progId) return tcDetach(f) ? 'removed' : 'gone';
+  if (progId === undefined) return 'gone';
+  log.warn({ ifindex: f.ifindex, point: f.point, expected: f.progId, found: progId }, 'the filter now runs another program; left alone');
+  return 'replaced-by-other';
 }
 
 /** Remove dir and then its parents up to (not including) root, while they are empty. */
@@ -298,31 +406,30 @@ export interface DetachOptions extends Roots {
 
 export interface DetachResult {
   ifname: string;
-  /** Our filter was found and removed. */
+  /** Every filter of the record was found and removed. */
   filterRemoved: boolean;
-  /** Another program sits where our filter was (left alone). */
+  /** Another program sits where one of our filters was (left alone). */
   filterReplacedByOther: boolean;
+  /** Per hook point: what happened to our filter there. */
+  filters: Partial<Record<TcPoint, FilterOutcome>>;
   /** The clsact hook we had created was removed. */
   hookDestroyed: boolean;
   /** Pins removed (those the record owns). */
   unpinned: string[];
 }
 
-/** Undo attach, newest first: filter, clsact (only if we created it), pins we own, record. */
+/** Undo attach, newest first: filters (ingress, egress), clsact (only if we created it), pins we own, record. */
 export function detach(ifname: string, o: DetachOptions = {}): DetachResult {
   const loc = locate(ifname, o);
   const rec = readRecord(loc);
   if (!rec) throw new UsageError(`pathsteer is not attached to ${ifname} in this network namespace (no ${loc.stateFile})`);
   const ifindex = ifIndex(ifname);
-  const res: DetachResult = { ifname, filterRemoved: false, filterReplacedByOther: false, hookDestroyed: false, unpinned: [] };
+  const res: DetachResult = { ifname, filterRemoved: false, filterReplacedByOther: false, filters: {}, hookDestroyed: false, unpinned: [] };
   if (ifindex && ifindex === rec.ifindex) {
-    const progId = tcQuery(ifindex, rec.filter.point, rec.filter.handle, rec.filter.priority);
-    if (progId === rec.filter.progId) {
-      res.filterRemoved = tcDetach(rec.filter);
-    } else if (progId !== undefined) {
-      res.filterReplacedByOther = true;
-      log.warn({ ifname, expected: rec.filter.progId, found: progId }, 'the filter now runs another program; left alone');
-    }
+    for (const p of [rec.ingress, rec.egress]) if (p) res.filters[p.filter.point] = removeFilter(p.filter);
+    const outcomes = Object.values(res.filters);
+    res.filterRemoved = outcomes.every((x) => x === 'removed');
+    res.filterReplacedByOther = outcomes.includes('replaced-by-other');
     if (rec.hookCreated && !res.filterReplacedByOther) {
       tcHookDestroy(ifindex);
       res.hookDestroyed = true;

@@ -9,6 +9,7 @@ export { BpfObjects, MapName, ProgName, PS_STAT_MAX, PsStat, type PsStatName } f
 export { bpfDir, objectPath, type ObjectKey } from './objects.js';
 export { flagNames, PathEntryCodec, pathEntry, PS_F_PIN, PS_F_PREFER, PS_F_STATEFUL, PS_MAX_GROUPS, PS_MAX_PORTS, type PathEntry } from './path-entry.js';
 export { PinKeyCodec, PinValCodec, type PinKey, type PinVal } from './pin.js';
+export { DEFAULT_AGENT_PORT, probeArrivalTtl, PROBE_TTL_FLAG_OFFSET, PROBE_TTL_OFFSET, PS_PROBE_TTL_VALID } from './probe.js';
 export { ipv4Bytes, ipv4String, PeerCodec, U32Codec, U64Codec, U8Codec } from './scalar.js';
 export { diffStats, readStats, resetStats, statsMap, type StatCounts } from './stats.js';
 export { TypedMap } from './typed-map.js';

@@ -16,12 +16,20 @@ export type MapName = (typeof MapName)[keyof typeof MapName];
 
 /** Every program of bpf/*.bpf.c (product objects). */
 export const ProgName = {
+  probeSteer: 'probe_steer',
+  probeSteerCompat: 'probe_steer_compat',
   vxlanSport: 'vxlan_sport',
   vxlanSportCompat: 'vxlan_sport_compat',
 } as const;
 
 /** Each object file (under build/bpf/), its programs and maps. testing: built from bpf/testing/, never product. */
 export const BpfObjects = {
+  probeSteer: {
+    file: 'probe_steer.bpf.o',
+    testing: false,
+    programs: ['probe_steer', 'probe_steer_compat'],
+    maps: ['ps_config', 'ps_stats'],
+  },
   vxlanSport: {
     file: 'vxlan_sport.bpf.o',
     testing: false,
@@ -33,6 +41,12 @@ export const BpfObjects = {
     testing: true,
     programs: [],
     maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_altpath', 'ps_altpath_exclude', 'ps_conn_events'],
+  },
+  csumState: {
+    file: 'testing/csum_state.bpf.o',
+    testing: true,
+    programs: ['csum_state'],
+    maps: ['csum_states'],
   },
   empty: {
     file: 'testing/empty.bpf.o',
@@ -84,7 +98,19 @@ export const PsStat = {
   CSUM_ZERO: 15,
   /** ps_activity insert failed */
   ACTIVITY_ERR: 16,
+  /** ingress: probe on a tunnel port delivered to agent_port, arrival TTL stashed */
+  PROBE_RX: 17,
+  /** ingress: magic but shorter than the 28-byte header: left to the tunnel driver */
+  PROBE_RX_SHORT: 18,
+  /** ingress: probe but ps_config.agent_port is 0 or a tunnel port: left unchanged */
+  PROBE_RX_NO_AGENT: 19,
+  /** ingress: UDP checksum of a delivered probe updated incrementally */
+  RX_CSUM_FIXED: 20,
+  /** ingress: probe checksum is a partial seed (CHECKSUM_PARTIAL from a local sender): kept */
+  RX_CSUM_SEED: 21,
+  /** ingress: probe without a UDP checksum: left zero */
+  RX_CSUM_ZERO: 22,
 } as const;
 /** Number of counters (PS_STAT_MAX, the max_entries of ps_stats). */
-export const PS_STAT_MAX = 17;
+export const PS_STAT_MAX = 23;
 export type PsStatName = keyof typeof PsStat;

@@ -77,6 +77,12 @@ export const Ctl = {
 /** Every CTL bit the protocol defines; others are rejected. */
 export const CTL_MASK = Ctl.RST | Ctl.BP | Ctl.FIN;
 
+/** Header flag bits. */
+export const Flag = {
+  /** Request: answer with outer source port = the header's `aux` word (a return path the requester knows is good). */
+  REPLY_PORT: 0x01,
+} as const;
+
 /** Mode bits (negotiation: all supported; telemetry: the current one). */
 export const Mode = {
   /** Probe every port of the window. */

@@ -54,6 +54,13 @@ export interface Header {
   srcVtep: number;
   /** Responder's backend id: its MAC or a configured 48-bit id (`macToBackendId`). */
   backendId: number;
+  /**
+   * The 16-bit word at offset 26 (DESIGN §3 "reserved"). Requests with
+   * `Flag.REPLY_PORT` carry the outer source port the response must use; on a
+   * receiving host, probe_steer stores the ingress TTL of responses here
+   * (`ingressTtl`). 0 otherwise. @default 0
+   */
+  aux: number;
 }
 
 export interface NegotiationMessage extends Header {
@@ -191,6 +198,7 @@ function readHeader(b: Buffer, off: number): Header {
     seq: b.readUInt32BE(off + OFF.seq),
     srcVtep: b.readUInt32BE(off + OFF.srcVtep),
     backendId: b.readUIntBE(off + OFF.backendId, 6),
+    aux: b.readUInt16BE(off + OFF.reserved),
   };
 }
 
@@ -213,6 +221,7 @@ function validateHeaderFields(h: Header): void {
   checkUint('seq', h.seq, 0xffff_ffff);
   checkUint('srcVtep', h.srcVtep, 0xffff_ffff);
   checkUint('backendId', h.backendId, U48_MAX);
+  if (h.aux !== undefined) checkUint('aux', h.aux, 0xffff);
 }
 
 function writeHeader(h: Header, b: Buffer, off: number, dataLength: number): void {
@@ -227,7 +236,7 @@ function writeHeader(h: Header, b: Buffer, off: number, dataLength: number): voi
   b.writeUInt32BE(h.seq, off + OFF.seq);
   b.writeUInt32BE(h.srcVtep, off + OFF.srcVtep);
   b.writeUIntBE(h.backendId, off + OFF.backendId, 6);
-  b.writeUInt16BE(0, off + OFF.reserved);
+  b.writeUInt16BE(h.aux ?? 0, off + OFF.reserved);
 }
 
 /** The buffer to encode into: a new one, or `buf` checked for room at `off`. */
@@ -459,6 +468,7 @@ const HEADER_DEFAULTS: HeaderDefaults = {
   seq: 0,
   srcVtep: 0,
   backendId: 0,
+  aux: 0,
 };
 
 export function negotiationRequest(p: Partial<Omit<NegotiationMessage, 'type'>> = {}): NegotiationMessage {
@@ -510,6 +520,7 @@ export function responseTo(req: NegotiationMessage | TelemetryMessage, f: Respon
     seq: req.seq,
     srcVtep: f.srcVtep,
     backendId: f.backendId ?? 0,
+    aux: 0,
     reflect: req.reflect,
   } as NegotiationMessage | TelemetryMessage;
 }
@@ -537,6 +548,7 @@ export function batchTableUpdates(
       ctl: h.ctl,
       flags: h.flags,
       txSport: h.txSport,
+      aux: h.aux,
       seq: (h.seq + out.length) >>> 0,
       srcVtep: h.srcVtep,
       backendId: h.backendId,
@@ -544,4 +556,14 @@ export function batchTableUpdates(
     });
   }
   return out;
+}
+
+/**
+ * The TTL a response arrived with, when probe_steer recorded it on this host
+ * (aux = TTL << 8 | 0x01); undefined for packets it did not mark.
+ */
+export function ingressTtl(h: Pick<Header, 'aux'>): number | undefined {
+  const aux = typeof h === 'object' && h !== null ? h.aux : undefined;
+  if (typeof aux !== 'number' || !Number.isInteger(aux) || aux < 0 || aux > 0xffff) return undefined;
+  return (aux & 0xff) === 0x01 ? aux >> 8 : undefined;
 }

@@ -1,20 +1,34 @@
 /**
  * `pathsteer attach/detach/path/maps` as a user runs them (the real CLI in a
- * namespace via nsenter): what attach creates and detach removes, existing
- * clsact hooks, re-attach and pin adoption, pin mismatches, interface
- * resolution, fail-static filters, and privilege errors.
+ * namespace via nsenter): what attach creates and detach removes (vxlan_sport
+ * on egress, probe_steer on ingress), existing clsact hooks, re-attach and pin
+ * adoption, pin mismatches, interface resolution, fail-static filters, and
+ * privilege errors.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type RunResult } from '../../src/common/exec.js';
 import { BpfMap, MapType } from '../../src/loader/index.js';
-import { MapName } from '../../src/maps/names.generated.js';
+import { BpfObjects, MapName, PS_STAT_MAX } from '../../src/maps/names.generated.js';
 import { addNetns, cleanupPrefix, nsenterArgv, nsName, nsRun, runPrefix } from '../../src/testbed/netns.js';
 import { canLoadBpf, canUseNetns } from '../support/privileged.js';
 import { removeEmptyNsDirs } from '../support/spine-leaf.js';
 
 const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 const PEER = '198.18.7.2';
+const NMAPS = BpfObjects.vxlanSport.maps.length;
+interface Filter {
+  progId: number;
+  point: string;
+}
+interface AttachOut {
+  hookCreated: boolean;
+  pinDir: string;
+  egress: { program: string; filter: Filter };
+  ingress?: { program: string; filter: Filter };
+  config: { agentPort: number; vxlanPort: number };
+  replacedPins: string[];
+}
 
 describe.runIf(canLoadBpf && canUseNetns)('pathsteer attach / detach / path / maps', () => {
   const prefix = runPrefix('dp');
@@ -46,12 +60,14 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer attach / detach / path / ma
     removeEmptyNsDirs();
   });
 
-  it('attach creates the clsact hook it needs; the filter outlives the CLI; detach removes hook, filter, pins and record', async () => {
-    const out = JSON.parse(await ok('attach', '--iface', 'a0', '--json')) as { hookCreated: boolean; pinDir: string; filter: { progId: number } };
+  it('attach creates the clsact hook it needs; both filters outlive the CLI; detach removes hook, filters, pins and record', async () => {
+    const out = JSON.parse(await ok('attach', '--iface', 'a0', '--json')) as AttachOut;
     expect(out.hookCreated).toBe(true);
     expect(out.pinDir).toBe(pinDir('a0'));
-    // the attaching process has exited; the program is still on the hook (fail-static)
-    expect(await tc('filter', 'show', 'dev', 'a0', 'egress')).toMatch(new RegExp(`vxlan_sport.*id ${out.filter.progId}`));
+    expect(out.config.agentPort).toBe(14789);
+    // the attaching process has exited; the programs are still on the hook (fail-static)
+    expect(await tc('filter', 'show', 'dev', 'a0', 'egress')).toMatch(new RegExp(`vxlan_sport.*id ${out.egress.filter.progId}`));
+    expect(await tc('filter', 'show', 'dev', 'a0', 'ingress')).toMatch(new RegExp(`probe_steer.*id ${out.ingress!.filter.progId}`));
     expect(existsSync(`${pinDir('a0')}/${MapName.path}`)).toBe(true);
     expect(existsSync(stateFile('a0'))).toBe(true);
     await ok('detach', '--iface', 'a0');
@@ -65,10 +81,12 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer attach / detach / path / ma
     await nsRun(ns, ['tc', 'filter', 'add', 'dev', 'a1', 'ingress', 'prio', '10', 'protocol', 'ip', 'u32', 'match', 'u32', '0', '0', 'flowid', '1:1']);
     const out = JSON.parse(await ok('attach', '--iface', 'a1', '--json')) as { hookCreated: boolean };
     expect(out.hookCreated).toBe(false);
-    const d = JSON.parse(await ok('detach', '--iface', 'a1', '--json')) as { filterRemoved: boolean; hookDestroyed: boolean };
-    expect(d).toMatchObject({ filterRemoved: true, hookDestroyed: false });
+    expect(await tc('filter', 'show', 'dev', 'a1', 'ingress')).toMatch(/u32[\s\S]*probe_steer|probe_steer[\s\S]*u32/);
+    const d = JSON.parse(await ok('detach', '--iface', 'a1', '--json')) as { filterRemoved: boolean; hookDestroyed: boolean; filters: object };
+    expect(d).toMatchObject({ filterRemoved: true, hookDestroyed: false, filters: { egress: 'removed', ingress: 'removed' } });
     expect(await tc('qdisc', 'show', 'dev', 'a1')).toContain('clsact');
     expect(await tc('filter', 'show', 'dev', 'a1', 'ingress')).toContain('u32');
+    expect(await tc('filter', 'show', 'dev', 'a1', 'ingress')).not.toContain('probe_steer');
     expect(await tc('filter', 'show', 'dev', 'a1', 'egress')).not.toContain('vxlan_sport');
   });
 
@@ -77,23 +95,66 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer attach / detach / path / ma
     await ok('path', 'set', PEER, '--base', '40000', '--nports', '8', '--healthy', 'f0', '--preferred', '0x10');
     const again = JSON.parse(await ok('attach', '--iface', 'a0', '--json')) as { replaced: boolean; reusedPins: string[] };
     expect(again.replaced).toBe(true);
-    expect(again.reusedPins).toHaveLength(5);
+    expect(again.reusedPins).toHaveLength(NMAPS);
     const entries = (): Promise<Array<{ peer: string; healthy: string; preferred: string; flags: string }>> =>
       ok('maps', 'dump', 'path', '--json').then((s) => JSON.parse(s) as Array<{ peer: string; healthy: string; preferred: string; flags: string }>);
     expect(await entries()).toEqual([expect.objectContaining({ peer: PEER, healthy: '0xf0', preferred: '0x10', flags: 'pin,prefer' })]);
     expect(await tc('filter', 'show', 'dev', 'a0', 'egress')).toMatch(/vxlan_sport/);
-    // one filter, not two
+    // one filter per hook, not two
     expect((await tc('filter', 'show', 'dev', 'a0', 'egress')).match(/direct-action/g)).toHaveLength(1);
+    expect((await tc('filter', 'show', 'dev', 'a0', 'ingress')).match(/direct-action/g)).toHaveLength(1);
 
     const kept = JSON.parse(await ok('detach', '--iface', 'a0', '--keep-maps', '--json')) as { unpinned: string[] };
     expect(kept.unpinned).toEqual([]);
     expect(existsSync(`${pinDir('a0')}/${MapName.path}`)).toBe(true);
     const adopted = JSON.parse(await ok('attach', '--iface', 'a0', '--json')) as { reusedPins: string[]; pinsOwned: string[] };
-    expect(adopted.reusedPins).toHaveLength(5);
-    expect(adopted.pinsOwned).toHaveLength(5);
+    expect(adopted.reusedPins).toHaveLength(NMAPS);
+    expect(adopted.pinsOwned).toHaveLength(NMAPS);
     expect(await entries()).toHaveLength(1);
     await ok('detach', '--iface', 'a0');
     expect(existsSync(pinDir('a0'))).toBe(false);
+  });
+
+  it('--no-ingress attaches egress only; attaching with and without it adds and removes probe_steer; the agent port is kept', async () => {
+    const a = JSON.parse(await ok('attach', '--iface', 'a0', '--no-ingress', '--agent-port', '15000', '--json')) as AttachOut;
+    expect(a.ingress).toBeUndefined();
+    expect(a.config.agentPort).toBe(15000);
+    expect(await tc('filter', 'show', 'dev', 'a0', 'ingress')).not.toContain('probe_steer');
+    const b = JSON.parse(await ok('attach', '--iface', 'a0', '--json')) as AttachOut;
+    expect(b.ingress?.program).toMatch(/^probe_steer/);
+    expect(b.config.agentPort).toBe(15000); // kept
+    expect(await tc('filter', 'show', 'dev', 'a0', 'ingress')).toMatch(new RegExp(`probe_steer.*id ${b.ingress!.filter.progId}`));
+    const c = JSON.parse(await ok('attach', '--iface', 'a0', '--no-ingress', '--json')) as AttachOut;
+    expect(c.ingress).toBeUndefined();
+    expect(await tc('filter', 'show', 'dev', 'a0', 'ingress')).not.toContain('probe_steer');
+    expect(await tc('filter', 'show', 'dev', 'a0', 'egress')).toMatch(new RegExp(`vxlan_sport.*id ${c.egress.filter.progId}`));
+    const clash = await cli('attach', '--iface', 'a0', '--agent-port', '4789');
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('agent port 4789 is also a tunnel port');
+    // a record written before probe_steer existed (version 1, egress only) still detaches
+    const rec = JSON.parse(readFileSync(stateFile('a0'), 'utf8')) as Record<string, unknown> & { egress: Record<string, unknown> };
+    const { egress, ...rest } = rec;
+    writeFileSync(stateFile('a0'), JSON.stringify({ ...rest, version: 1, ...egress }));
+    const d = JSON.parse(await ok('detach', '--iface', 'a0', '--json')) as { filters: object; unpinned: string[] };
+    expect(d.filters).toEqual({ egress: 'removed' });
+    expect(d.unpinned).toHaveLength(NMAPS);
+    expect(existsSync(pinDir('a0'))).toBe(false);
+  });
+
+  it('a ps_stats pin of another pathsteer version (fewer counters) is replaced, not refused', async () => {
+    mkdirSync(pinDir('a1'), { recursive: true });
+    const old = BpfMap.create({ type: MapType.PERCPU_ARRAY, name: MapName.stats, keySize: 4, valueSize: 8, maxEntries: 17 });
+    old.pin(`${pinDir('a1')}/${MapName.stats}`);
+    old.close();
+    const out = JSON.parse(await ok('attach', '--iface', 'a1', '--json')) as AttachOut;
+    expect(out.replacedPins).toEqual([MapName.stats]);
+    const now = BpfMap.fromPin(`${pinDir('a1')}/${MapName.stats}`);
+    expect(now.maxEntries).toBe(PS_STAT_MAX);
+    now.close();
+    const stats = JSON.parse(await ok('maps', 'dump', 'stats', '--iface', 'a1', '--json')) as Record<string, number>;
+    expect(stats.probe_rx).toBe(0);
+    await ok('detach', '--iface', 'a1');
+    expect(existsSync(pinDir('a1'))).toBe(false);
   });
 
   it('path and maps find the interface when only one is attached, and ask when there are several', async () => {

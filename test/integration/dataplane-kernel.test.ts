@@ -118,8 +118,8 @@ describe.runIf(canLoadBpf && canUseNetns)('vxlan_sport steers tunnel flows acros
   });
 
   it('the compat build (kernels without bpf_cast_to_kern_ctx) keeps TCP across the tunnel working too', async () => {
-    const swapped = JSON.parse(await cli('attach', '--iface', 'up0', '--variant', 'compat', '--json')) as { program: string; replaced: boolean };
-    expect(swapped).toMatchObject({ program: ProgName.vxlanSportCompat, replaced: true });
+    const swapped = JSON.parse(await cli('attach', '--iface', 'up0', '--variant', 'compat', '--json')) as { egress: { program: string }; replaced: boolean };
+    expect(swapped).toMatchObject({ egress: { program: ProgName.vxlanSportCompat }, replaced: true });
     const csumErrors = await net.h2UdpCsumErrors();
     for (const offload of ['on', 'off']) {
       await nsRun(net.ns('h1'), ['ethtool', '-K', 'up0', 'tx', offload]);

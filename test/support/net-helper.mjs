@@ -4,6 +4,12 @@
 //   probe      {dst, dport, ports: [..], count}              pathsteer probes asking for each port
 //   tcp-server {addr, port}                                  reply with sha256 of what each connection sent
 //   tcp-client {addr, port, bytes, timeoutMs}                send bytes, compare the digest; exit 1 if wrong
+//   agent      {port, replyOffset?, send?: {dst, dport, txSports: [..]}}
+//              a stand-in for the agent's probe socket: an ordinary UDP socket on `port`; prints one JSON
+//              line per datagram {from, fromPort, type, txSport, seq, ttl, ttlValid} (header bytes 26/27,
+//              what probe_steer stashed); answers telemetry requests (0x7e) with a response (0x7f) asking
+//              for tx_sport + replyOffset, sent to the requester's tunnel port 4789; after 'ready', sends
+//              one request per send.txSports (tx_sport = that port) to send.dst:send.dport
 import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -91,7 +97,45 @@ function tcpClient() {
   });
 }
 
-const modes = { udp, probe, 'tcp-server': tcpServer, 'tcp-client': tcpClient };
+function header(type, txSport, seq) {
+  const h = Buffer.alloc(28 + 16);
+  h[0] = 0xff;
+  h[1] = 0xee;
+  h[2] = 0xdd;
+  h[3] = type;
+  h[4] = 1;
+  h.writeUInt16BE(h.length, 8);
+  h.writeUInt16BE(txSport, 10);
+  h.writeUInt32BE(seq, 12);
+  return h;
+}
+
+async function agent() {
+  const s = dgram.createSocket('udp4');
+  s.on('message', (m, rinfo) => {
+    if (m.length < 28) return;
+    const rec = {
+      from: rinfo.address,
+      fromPort: rinfo.port,
+      type: m[3],
+      txSport: m.readUInt16BE(10),
+      seq: m.readUInt32BE(12),
+      ttl: m[26],
+      ttlValid: m[27],
+    };
+    process.stdout.write(`${JSON.stringify(rec)}\n`);
+    if (rec.type === 0x7e && a.replyOffset !== undefined) {
+      s.send(header(0x7f, rec.txSport + a.replyOffset, rec.seq), 4789, rinfo.address);
+    }
+  });
+  await new Promise((resolve) => s.bind(a.port, '0.0.0.0', resolve));
+  process.stdout.write('ready\n');
+  process.on('SIGTERM', () => process.exit(0));
+  let seq = 0;
+  for (const port of a.send?.txSports ?? []) await send(s, header(0x7e, port, ++seq), a.send.dport, a.send.dst);
+}
+
+const modes = { udp, probe, 'tcp-server': tcpServer, 'tcp-client': tcpClient, agent };
 if (!modes[mode]) {
   process.stderr.write(`unknown mode ${mode}\n`);
   process.exit(2);

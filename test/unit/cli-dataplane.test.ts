@@ -18,6 +18,8 @@ describe('pathsteer attach/detach/path/maps/bench: bad arguments', () => {
     [['attach', '--iface', 'eth0', '--tunnel-port', '70000'], '--tunnel-port'],
     [['attach', '--iface', 'this-name-is-too-long'], '--iface: not a valid interface name'],
     [['attach', '--iface', 'eth0', '--variant', 'fast'], '--variant'],
+    [['attach', '--iface', 'eth0', '--agent-port', '0'], '--agent-port'],
+    [['attach', '--iface', 'eth0', '--agent-port', 'x'], '--agent-port'],
     [['detach', '--iface', 'a/b'], '--iface: not a valid interface name'],
     [['path', 'set', '198.18.0', '--base', '1', '--nports', '8', '--healthy', 'ff'], 'peer: not an IPv4 address'],
     [set('--nports', '65'), '--nports'],

@@ -55,6 +55,7 @@ const header = {
   seq: u32,
   srcVtep: u32,
   backendId: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+  aux: u16,
 };
 const reflect = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));
 const record: fc.Arbitrary<TableUpdateRecord> = fc

@@ -1,7 +1,7 @@
 /**
  * `pathsteer detach [--iface IF] [--keep-maps] [--json]`: remove what
- * `pathsteer attach` created on IF (its filter, the clsact hook only if attach
- * created it, the pins it created) and nothing else.
+ * `pathsteer attach` created on IF (its egress and ingress filters, the clsact
+ * hook only if attach created it, the pins it created) and nothing else.
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -18,7 +18,7 @@ const Options = z.object({
 export function registerDetach(program: Command, _ctx: CliContext): void {
   program
     .command('detach')
-    .description('detach the source-port data plane from an interface')
+    .description('detach the data plane (vxlan_sport and probe_steer) from an interface')
     .option('--iface <IF>', 'interface (default: the only attached one)')
     .option('--keep-maps', 'keep the pinned maps (tables survive for a later attach)')
     .option('--json', 'print JSON')
@@ -27,8 +27,9 @@ export function registerDetach(program: Command, _ctx: CliContext): void {
         const o = parseOptions(Options, raw);
         requireCaps(['CAP_BPF', 'CAP_NET_ADMIN'], 'pathsteer detach');
         const r = detach(resolveIface(o.iface), { keepMaps: o.keepMaps });
+        const said = { removed: 'filter removed', gone: 'filter already gone', 'replaced-by-other': 'filter now runs another program, left alone' };
         const parts = [
-          r.filterRemoved ? 'filter removed' : r.filterReplacedByOther ? 'filter now runs another program, left alone' : 'filter already gone',
+          ...Object.entries(r.filters).map(([point, outcome]) => `${point} ${said[outcome]}`),
           r.hookDestroyed ? 'clsact removed' : 'clsact kept',
           r.unpinned.length ? `unpinned ${r.unpinned.join(', ')}` : 'no pins removed',
         ];

@@ -3,6 +3,7 @@
  * function here (keep the list sorted, one per line).
  */
 import type { RegisterCommand } from '../command.js';
+import { registerAgent } from './agent.js';
 import { registerAttach } from './attach.js';
 import { registerBench } from './bench.js';
 import { registerDetach } from './detach.js';
@@ -14,6 +15,7 @@ import { registerRank } from './rank.js';
 import { registerTestbed } from './testbed.js';
 
 export const commands: RegisterCommand[] = [
+  registerAgent,
   registerAttach,
   registerBench,
   registerDetach,

@@ -1,6 +1,7 @@
 /** Every `pathsteer bench` subcommand, one file each (keep the list sorted, one per line). */
 import type { RegisterCommand } from '../../command.js';
 import { registerBenchDataplane } from './dataplane.js';
+import { registerBenchFailover } from './failover.js';
 import { registerBenchGatewayMemory } from './gateway-memory.js';
 import { registerBenchGatewayUpdates } from './gateway-updates.js';
 import { registerBenchMaps } from './maps.js';
@@ -9,6 +10,7 @@ import { registerBenchRanker } from './ranker.js';
 
 export const benchCommands: RegisterCommand[] = [
   registerBenchDataplane,
+  registerBenchFailover,
   registerBenchGatewayMemory,
   registerBenchGatewayUpdates,
   registerBenchMaps,

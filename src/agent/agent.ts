@@ -1,0 +1,377 @@
+/**
+ * The host agent: ZooRoute's slow path for one underlay interface. It runs the
+ * prober and the responder over one UDP socket, discovers active peers from
+ * the data plane's ps_activity (plus static peers), keeps the per-peer slow
+ * table (PeerPaths), and syncs ps_path (the fast table) whenever a port changes
+ * state. CPU load adapts the probe rate; everything it does is counted
+ * (Prometheus) and every port change is logged and kept for `agent status`.
+ *
+ * I/O is injected (transport, path store, activity source), so the same class
+ * runs on real sockets and maps, and in unit tests on fakes.
+ */
+import type { Logger } from '../common/logger.js';
+import type { Activity } from '../maps/activity.js';
+import type { PathEntry } from '../maps/path-entry.js';
+import type { StatCounts } from '../maps/stats.js';
+import { decode, hasMagic, MsgType, ProtocolError, type NegotiationMessage, type TelemetryMessage } from '../protocol/index.js';
+import { CpuSampler } from './cpu.js';
+import { FastTable, type PathStore } from './fast-table.js';
+import { agentMetrics, type AgentMetrics } from './metrics.js';
+import type { AgentConfig } from './options.js';
+import type { PortChange } from './peer-paths.js';
+import { Prober } from './prober.js';
+import { CpuBackoff } from './rate-control.js';
+import { parseCidr, Responder } from './responder.js';
+import type { Datagram, Transport } from './transport.js';
+
+export interface AgentDeps {
+  transport: Transport;
+  store: PathStore;
+  /** ps_activity combined over CPUs, per peer. */
+  activity: () => Array<[string, Activity]>;
+  /** ps_stats counters, for metrics and status. */
+  dataplaneStats?: () => StatCounts;
+  localVtep: string;
+  backendId: number;
+  /** Monotonic ms. @default performance.now */
+  now?: () => number;
+  /** Host CPU percent since the last call. @default /proc/stat */
+  cpu?: () => number;
+  /** Monotonic ns, same clock as ps_activity.last_seen_ns. @default process.hrtime.bigint */
+  nowNs?: () => bigint;
+}
+
+export interface PortEvent {
+  at: string;
+  peer: string;
+  port: number;
+  idx: number;
+  healthy: boolean;
+  reason: string;
+}
+
+export class Agent {
+  readonly metrics: AgentMetrics;
+  readonly prober: Prober;
+  readonly responder: Responder;
+  readonly fastTable: FastTable;
+  readonly processId: number;
+  private readonly dirty = new Set<string>();
+  private readonly toRemove = new Set<string>();
+  private readonly backoff = new CpuBackoff();
+  private readonly events: PortEvent[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private syncQueued = false;
+  private readonly now: () => number;
+  private readonly nowNs: () => bigint;
+  private readonly cpu: () => number;
+  private readonly startedAt = new Date();
+  private lastStats: StatCounts | undefined;
+
+  constructor(
+    readonly cfg: AgentConfig,
+    private readonly deps: AgentDeps,
+    private readonly log: Logger,
+  ) {
+    this.metrics = agentMetrics();
+    this.processId = (Math.random() * 0xffff_ffff) >>> 0 || 1;
+    this.now = deps.now ?? (() => performance.now());
+    this.nowNs = deps.nowNs ?? (() => process.hrtime.bigint());
+    if (deps.cpu) this.cpu = deps.cpu;
+    else {
+      const s = new CpuSampler();
+      this.cpu = () => s.sample();
+    }
+    this.fastTable = new FastTable(deps.store);
+    this.prober = new Prober(
+      deps.transport,
+      deps.localVtep,
+      this.processId,
+      {
+        portChanges: (peer, changes) => this.onPortChanges(peer, changes),
+        dirty: (peer) => this.markDirty(peer),
+        removed: (peer) => {
+          this.toRemove.add(peer);
+          this.queueSync();
+        },
+      },
+      this.metrics,
+      log.child({ module: 'agent/prober' }),
+      {
+        tunnelPort: cfg.tunnelPort,
+        intervalMs: cfg.probeIntervalMs,
+        rttThresholdMs: cfg.rttThresholdMs,
+        mode: cfg.probeMode,
+        interRegionHops: cfg.interRegionHops,
+        paths: {
+          basePort: cfg.basePort,
+          windowPorts: cfg.ports,
+          health: { historySize: 5, failThreshold: 3, recoverAfter: cfg.recoverAfter },
+        },
+      },
+    );
+    this.responder = new Responder(
+      deps.transport,
+      deps.localVtep,
+      deps.backendId,
+      (peer) => this.fastTable.get(peer),
+      this.metrics,
+      log.child({ module: 'agent/responder' }),
+      { tunnelPort: cfg.tunnelPort, allow: cfg.allow.map(parseCidr), sessionTtlMs: 300_000 },
+    );
+    this.metrics.registry.gauge('pathsteer_peers', 'Peers with a probing task', () => [[undefined, this.prober.sessions.size]]);
+    this.metrics.registry.gauge('pathsteer_ports_bad', 'Candidate ports currently unhealthy', () => {
+      let bad = 0;
+      for (const s of this.prober.sessions.values()) bad += s.paths.ports.filter((p) => p.state === 'bad').length;
+      return [[undefined, bad]];
+    });
+    this.metrics.registry.gauge('pathsteer_dataplane_packets', 'ps_stats counters of the data plane, by counter', () => {
+      const st = this.lastStats;
+      return st ? Object.entries(st).map(([k, v]) => [{ counter: k.toLowerCase() }, Number(v)]) : [];
+    });
+    deps.transport.onMessage((d) => this.onDatagram(d));
+  }
+
+  /** Adopt the data plane's table (fail-static state), start static peers and the loops. */
+  start(): void {
+    const now = this.now();
+    const adopted = this.fastTable.adopt();
+    for (const [peer, e] of adopted) {
+      this.prober.addPeer(peer, now, this.cfg.peers.includes(peer), e);
+    }
+    if (adopted.size > 0) this.log.info({ peers: [...adopted.keys()] }, 'adopted path entries left in the data plane');
+    for (const p of this.cfg.peers) this.prober.addPeer(p, now, true);
+    const tickMs = Math.max(1, Math.min(5, this.cfg.probeIntervalMs / 20));
+    this.timers.push(setInterval(() => this.tick(), tickMs));
+    this.timers.push(setInterval(() => this.pollActivity(), 250));
+    this.timers.push(setInterval(() => this.housekeeping(), 1000));
+    this.pollActivity();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.deps.transport.close();
+  }
+
+  private tick(): void {
+    this.prober.tick(this.now());
+    if (this.dirty.size > 0 || this.toRemove.size > 0) this.sync();
+  }
+
+  private onDatagram(d: Datagram): void {
+    if (!hasMagic(d.data)) {
+      this.metrics.ignored.inc({ reason: 'not_pathsteer' });
+      return;
+    }
+    let msg;
+    try {
+      msg = decode(d.data);
+    } catch (e) {
+      const reason = e instanceof ProtocolError ? e.code.toLowerCase() : 'decode_error';
+      this.metrics.ignored.inc({ reason });
+      this.log.debug({ from: d.address, reason, err: (e as Error).message }, 'packet ignored');
+      return;
+    }
+    const now = this.now();
+    switch (msg.type) {
+      case MsgType.NEGOTIATION_REQUEST:
+      case MsgType.TELEMETRY_REQUEST:
+        this.responder.handleRequest(msg as NegotiationMessage | TelemetryMessage, d, now);
+        break;
+      case MsgType.NEGOTIATION_RESPONSE:
+      case MsgType.TELEMETRY_RESPONSE:
+        this.prober.handleResponse(msg as NegotiationMessage | TelemetryMessage, d, now);
+        break;
+      default:
+        this.metrics.ignored.inc({ reason: 'table_update_at_host' });
+    }
+    if (this.dirty.size > 0) this.queueSync();
+  }
+
+  private onPortChanges(peer: string, changes: PortChange[]): void {
+    const at = new Date().toISOString();
+    for (const c of changes) {
+      this.events.push({ at, peer, port: c.port, idx: c.idx, healthy: c.healthy, reason: c.reason });
+      this.log.info({ peer, port: c.port, idx: c.idx, healthy: c.healthy, reason: c.reason }, c.healthy ? 'port healthy' : 'port unhealthy');
+    }
+    while (this.events.length > 500) this.events.shift();
+  }
+
+  private markDirty(peer: string): void {
+    this.dirty.add(peer);
+  }
+
+  private queueSync(): void {
+    if (this.syncQueued) return;
+    this.syncQueued = true;
+    setImmediate(() => {
+      this.syncQueued = false;
+      this.sync();
+    });
+  }
+
+  /** Write the entries of dirty peers (only those that changed) and remove released ones. */
+  sync(): void {
+    const now = this.now();
+    const desired = new Map<string, PathEntry>();
+    for (const peer of [...this.dirty]) {
+      const s = this.prober.sessions.get(peer);
+      if (!s || s.state === 'stopped') {
+        this.dirty.delete(peer);
+        continue;
+      }
+      // The first entry waits until every port of the window was probed once:
+      // flows pinned while only a few ports are proven would all crowd onto them.
+      if (!this.fastTable.get(peer) && s.paths.ports.some((p) => p.state === 'unknown')) continue;
+      desired.set(peer, s.paths.entry(now));
+      this.dirty.delete(peer);
+    }
+    const remove = [...this.toRemove];
+    this.toRemove.clear();
+    const r = this.fastTable.sync(desired, remove);
+    if (r.written.length + r.removed.length > 0) {
+      this.metrics.tableWrites.inc(undefined, r.written.length);
+      this.metrics.tableWriteMs.observe(r.ms);
+      this.log.debug({ written: r.written, removed: r.removed, batched: r.batched, ms: r.ms }, 'fast table synced');
+    }
+  }
+
+  /** Peers with recent tunnel traffic become active; idle ones are released. */
+  pollActivity(): void {
+    let rows: Array<[string, Activity]>;
+    try {
+      rows = this.deps.activity();
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'cannot read ps_activity');
+      return;
+    }
+    const now = this.now();
+    const nowNs = this.nowNs();
+    const idleNs = BigInt(this.cfg.idleTimeoutMs) * 1_000_000n;
+    const active = new Set<string>();
+    for (const [peer, a] of rows) {
+      if (a.lastSeenNs === 0n || nowNs - a.lastSeenNs > idleNs) continue;
+      active.add(peer);
+      const s = this.prober.sessions.get(peer) ?? this.prober.addPeer(peer, now, false);
+      s.lastActiveAt = now;
+      this.prober.setInUse(peer, a.portsInUse);
+    }
+    for (const [peer, s] of this.prober.sessions) {
+      if (s.isStatic || active.has(peer) || now - s.lastActiveAt <= this.cfg.idleTimeoutMs) continue;
+      this.prober.removePeer(peer);
+      this.toRemove.add(peer);
+    }
+  }
+
+  private housekeeping(): void {
+    const now = this.now();
+    const cpu = this.cpu();
+    this.metrics.cpu.set(Math.round(cpu));
+    const level = this.backoff.sample(cpu, this.prober.probeRatePps);
+    this.metrics.backoff.set(level);
+    for (const s of this.prober.sessions.values()) {
+      this.prober.scheduler.setMultiplier(s.peer, this.backoff.multiplier(s.interRegion));
+      s.paths.maybeResetRanking(now);
+      // preferred sets move with time (stability ranking, RTT rises): refresh
+      if (s.state === 'probing') this.dirty.add(s.peer);
+    }
+    this.responder.setCpu(cpu);
+    this.responder.prune(now);
+    if (this.deps.dataplaneStats) {
+      try {
+        this.lastStats = this.deps.dataplaneStats();
+      } catch {
+        // maps gone (detached under us): status shows the last counters
+      }
+    }
+  }
+
+  /** Everything `pathsteer agent status --json` shows. */
+  status(): AgentStatus {
+    const now = this.now();
+    const m = this.metrics;
+    return {
+      schema: 'pathsteer.agent.status/v1',
+      iface: this.cfg.iface,
+      local_vtep: this.deps.localVtep,
+      process_id: this.processId,
+      started_at: this.startedAt.toISOString(),
+      probe_interval_ms: this.cfg.probeIntervalMs,
+      rtt_threshold_ms: this.cfg.rttThresholdMs,
+      probe_rate_pps: Math.round(this.prober.probeRatePps),
+      backoff_level: this.backoff.level,
+      counters: {
+        probes_sent: m.probesSent.get(),
+        reprobes_sent: m.reprobesSent.get(),
+        responses: m.responses.get(),
+        lost: m.lost.get(),
+        late: m.late.get(),
+        stale: m.stale.get(),
+        table_writes: m.tableWrites.get(),
+        negotiations: m.negotiations.get(),
+        bursts: m.bursts.get(),
+      },
+      ignored: Object.fromEntries(m.ignored.entries().map(([k, v]) => [k.replace(/^reason="(.*)"$/, '$1'), v])),
+      peers: [...this.prober.sessions.values()].map((s) => {
+        const e = this.fastTable.get(s.peer);
+        return {
+          peer: s.peer,
+          state: s.state,
+          static: s.isStatic,
+          hops: s.hops ?? null,
+          inter_region: s.interRegion,
+          base_port: s.paths.opts.basePort,
+          nports: s.paths.nports,
+          healthy: `0x${s.paths.healthyMask().toString(16)}`,
+          in_table: e ? { healthy: `0x${e.healthy.toString(16)}`, preferred: `0x${e.preferred.toString(16)}`, flags: e.flags } : null,
+          bad_ports: s.paths.ports.flatMap((p, i) => (p.state === 'bad' ? [s.paths.portOf(i)] : [])),
+          unknown_ports: s.paths.ports.filter((p) => p.state === 'unknown').length,
+          min_rtt_ms: s.minRttMs ?? null,
+          groups: s.paths.groups().length,
+          age_ms: Math.round(now - (s.negotiatedAt ?? now)),
+        };
+      }),
+      last_changes: this.events.slice(-50),
+      dataplane: this.lastStats ? Object.fromEntries(Object.entries(this.lastStats).map(([k, v]) => [k.toLowerCase(), Number(v)])) : null,
+    };
+  }
+
+  /** Port changes so far (newest last). */
+  get changes(): readonly PortEvent[] {
+    return this.events;
+  }
+}
+
+export interface AgentStatus {
+  schema: 'pathsteer.agent.status/v1';
+  iface: string;
+  local_vtep: string;
+  process_id: number;
+  started_at: string;
+  probe_interval_ms: number;
+  rtt_threshold_ms: number;
+  probe_rate_pps: number;
+  backoff_level: number;
+  counters: Record<string, number>;
+  /** Packets the agent dropped, by reason. */
+  ignored: Record<string, number>;
+  peers: Array<{
+    peer: string;
+    state: string;
+    static: boolean;
+    hops: number | null;
+    inter_region: boolean;
+    base_port: number;
+    nports: number;
+    healthy: string;
+    in_table: { healthy: string; preferred: string; flags: number } | null;
+    bad_ports: number[];
+    unknown_ports: number;
+    min_rtt_ms: number | null;
+    groups: number;
+    age_ms: number;
+  }>;
+  last_changes: PortEvent[];
+  dataplane: Record<string, number> | null;
+}

@@ -1,0 +1,69 @@
+/**
+ * Agent configuration: a JSON config file and CLI flags, validated with zod;
+ * flags override the file. Every option is documented here with its default.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { UsageError } from '../common/errors.js';
+
+const ipv4 = z
+  .string()
+  .regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'not an IPv4 address');
+const cidr = z.string().regex(/^\d+\.\d+\.\d+\.\d+(\/\d{1,2})?$/, 'not an IPv4 prefix');
+
+export const AgentConfigSchema = z
+  .object({
+    /** Underlay interface the tunnel leaves by (vxlan_sport egress, probe_steer ingress). */
+    iface: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'not a valid interface name (1-15 chars)'),
+    /** Peers probed from the start and never released for idleness. @default [] */
+    peers: z.array(ipv4).default([]),
+    /** VXLAN destination port (8472 for flannel). @default 4789 */
+    tunnelPort: z.number().int().min(1).max(65535).default(4789),
+    /** UDP port of the agent's socket; probe_steer steers probes to it. @default 14789 */
+    agentPort: z.number().int().min(1).max(65535).default(14789),
+    /** Probe interval per port (ms). @default 1000 */
+    probeIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+    /** A probe without a response within this many ms failed. @default 50 */
+    rttThresholdMs: z.number().min(1).max(10_000).default(50),
+    /** full: probe every port; partial: only ports in use until an anomaly. @default full */
+    probeMode: z.enum(['full', 'partial']).default('full'),
+    /** First candidate source port. @default 10000 */
+    basePort: z.number().int().min(1).max(65535).default(10000),
+    /** Candidate ports per window (Np). @default 32 */
+    ports: z.number().int().min(1).max(64).default(32),
+    /** Consecutive successes before a bad port is good again (K). @default 3 */
+    recoverAfter: z.number().int().min(1).max(100).default(3),
+    /** A peer without tunnel traffic for this long stops being probed (ms). @default 60000 */
+    idleTimeoutMs: z.number().int().min(1000).default(60_000),
+    /** Peers this many hops away (TTL of negotiation responses) or more are inter-region. @default 6 */
+    interRegionHops: z.number().int().min(1).max(255).default(6),
+    /** Answer probes only from these prefixes. @default [] (any) */
+    allow: z.array(cidr).default([]),
+    /** Prometheus endpoint, host:port (off when absent). */
+    metrics: z
+      .string()
+      .regex(/^[^:]*:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464')
+      .optional(),
+    /** Keep filters and pinned maps when the agent stops (fail-static across restarts). @default false */
+    keepPins: z.boolean().default(false),
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+/** Read a JSON config file (a UsageError says what is wrong with it). */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('expected a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}

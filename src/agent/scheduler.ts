@@ -1,0 +1,188 @@
+/**
+ * When to send which probe (ZooRoute §4.1). One task per active peer; each round
+ * (one probe interval, scaled by CPU backoff) the task probes its ports, spread
+ * evenly over the round so a peer never gets a burst:
+ *
+ *  - full mode: every port of the peer's window(s);
+ *  - partial mode: only the ports carrying traffic (`ports_in_use` from the
+ *    data plane), switching to full for `fullHoldMs` on the first anomaly;
+ *  - the per-destination send window (Alg. 1) caps how many ports a round probes;
+ *    ports not probed in one round come first in the next;
+ *  - re-probes (hysteresis) go out at once, outside the budget;
+ *  - a burst (on the first failure towards a peer) probes every other port of
+ *    the peer at once, at most once per interval, so all ports a failure broke
+ *    are known by the time the first one is confirmed.
+ *
+ * Pure: the caller passes the time and sends what `due()` returns.
+ */
+import { SendWindow } from './rate-control.js';
+
+export type ProbeMode = 'full' | 'partial';
+
+export interface ProbeTaskOptions {
+  /** Probe interval per port (ms). @default 1000 */
+  intervalMs: number;
+  /** @default 'full' */
+  mode: ProbeMode;
+  /** After an anomaly, partial mode probes fully for this long (ms). @default 60000 */
+  fullHoldMs: number;
+}
+
+export interface DueProbe {
+  peer: string;
+  idx: number;
+  reprobe: boolean;
+}
+
+interface Task {
+  peer: string;
+  opts: ProbeTaskOptions;
+  nports: number;
+  inUse: bigint;
+  fullUntil: number;
+  window: SendWindow;
+  roundStart: number;
+  /** Probes of the current round, ascending time. */
+  plan: Array<{ at: number; idx: number }>;
+  /** Rotation so ports cut by the window go first next round. */
+  rotate: number;
+  multiplier: number;
+  lastBurst: number;
+}
+
+export class ProbeScheduler {
+  private readonly tasks = new Map<string, Task>();
+  private readonly reprobes: DueProbe[] = [];
+
+  constructor(private readonly defaults: ProbeTaskOptions = { intervalMs: 1000, mode: 'full', fullHoldMs: 60_000 }) {}
+
+  get peers(): string[] {
+    return [...this.tasks.keys()];
+  }
+
+  has(peer: string): boolean {
+    return this.tasks.has(peer);
+  }
+
+  /** Start (or update) probing a peer with `nports` candidate ports. */
+  upsert(peer: string, now: number, nports: number, opts: Partial<ProbeTaskOptions> = {}): void {
+    const t = this.tasks.get(peer);
+    if (t) {
+      const grew = nports > t.nports;
+      t.nports = nports;
+      Object.assign(t.opts, opts);
+      // a second window opened: probe it now rather than a round later
+      if (grew) this.planRound(t, now);
+      return;
+    }
+    this.tasks.set(peer, {
+      peer,
+      opts: { ...this.defaults, ...opts },
+      nports,
+      inUse: 0n,
+      fullUntil: 0,
+      window: new SendWindow({ max: 64 }),
+      // first round starts now so a new peer is probed at once
+      roundStart: now,
+      plan: [],
+      rotate: 0,
+      multiplier: 1,
+      lastBurst: -Infinity,
+    });
+    this.planRound(this.tasks.get(peer)!, now);
+  }
+
+  remove(peer: string): void {
+    this.tasks.delete(peer);
+  }
+
+  /** Ports carrying traffic towards the peer (partial mode). */
+  setInUse(peer: string, inUse: bigint): void {
+    const t = this.tasks.get(peer);
+    if (t) t.inUse = inUse;
+  }
+
+  /** An anomaly towards the peer: partial mode probes every port for a while. */
+  anomaly(peer: string, now: number): void {
+    const t = this.tasks.get(peer);
+    if (t) t.fullUntil = now + t.opts.fullHoldMs;
+  }
+
+  /** Interval multiplier from CPU backoff for a peer. */
+  setMultiplier(peer: string, m: number): void {
+    const t = this.tasks.get(peer);
+    if (t) t.multiplier = m;
+  }
+
+  window(peer: string): SendWindow | undefined {
+    return this.tasks.get(peer)?.window;
+  }
+
+  reprobe(peer: string, idx: number): void {
+    if (this.tasks.has(peer)) this.reprobes.push({ peer, idx, reprobe: true });
+  }
+
+  /**
+   * Probe every port of `peer` except `except` now (queued before any re-probe
+   * queued after this call). At most once per interval; returns whether it did.
+   */
+  burst(peer: string, now: number, except: number): boolean {
+    const t = this.tasks.get(peer);
+    if (!t || now - t.lastBurst < t.opts.intervalMs * t.multiplier) return false;
+    t.lastBurst = now;
+    for (let i = 0; i < t.nports; i++) if (i !== except) this.reprobes.push({ peer, idx: i, reprobe: false });
+    return true;
+  }
+
+  /** Ports the task probes this round, before the send window cuts them. */
+  portsFor(t: Task, now: number): number[] {
+    const full = t.opts.mode === 'full' || now < t.fullUntil || t.inUse === 0n;
+    const out: number[] = [];
+    for (let k = 0; k < t.nports; k++) {
+      const i = (k + t.rotate) % t.nports;
+      if (full || (t.inUse >> BigInt(i)) & 1n) out.push(i);
+    }
+    return out;
+  }
+
+  private planRound(t: Task, start: number): void {
+    const interval = t.opts.intervalMs * t.multiplier;
+    const budget = t.window.endRound();
+    const ports = this.portsFor(t, start);
+    const chosen = ports.slice(0, Math.max(0, budget));
+    t.rotate = chosen.length < ports.length ? (t.rotate + chosen.length) % Math.max(1, t.nports) : t.rotate;
+    const step = chosen.length > 0 ? interval / chosen.length : interval;
+    t.plan = chosen.map((idx, k) => ({ at: start + k * step, idx }));
+    t.roundStart = start;
+  }
+
+  /** Probes due at `now`: re-probes first, then planned ones. */
+  due(now: number): DueProbe[] {
+    const out = this.reprobes.splice(0);
+    for (const t of this.tasks.values()) {
+      const interval = t.opts.intervalMs * t.multiplier;
+      // catch up at most one round late; never replay a backlog of rounds
+      if (now - t.roundStart >= interval) {
+        for (const p of t.plan) out.push({ peer: t.peer, idx: p.idx, reprobe: false });
+        t.plan = [];
+        const late = now - t.roundStart >= 2 * interval;
+        this.planRound(t, late ? now : t.roundStart + interval);
+      }
+      while (t.plan.length > 0 && t.plan[0]!.at <= now) {
+        out.push({ peer: t.peer, idx: t.plan.shift()!.idx, reprobe: false });
+      }
+    }
+    return out;
+  }
+
+  /** When the next planned probe is due (ms), for timer scheduling. */
+  nextDue(): number {
+    if (this.reprobes.length > 0) return -Infinity;
+    let next = Infinity;
+    for (const t of this.tasks.values()) {
+      const at = t.plan[0]?.at ?? t.roundStart + t.opts.intervalMs * t.multiplier;
+      if (at < next) next = at;
+    }
+    return next;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * `pathsteer agent --iface IF [--config FILE] [options]`: run the host agent in
+ * the foreground until SIGINT/SIGTERM (then detach, unless --keep-pins).
+ * `pathsteer agent status [--iface IF] [--json]`: ask a running agent.
+ */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { requireCaps } from '../../common/privileges.js';
+import { AgentConfigSchema, readConfigFile } from '../../agent/options.js';
+import { runAgent } from '../../agent/run.js';
+import { queryAgent } from '../../agent/status-server.js';
+import type { AgentStatus } from '../../agent/agent.js';
+import { resolveIface } from '../../maps/dataplane.js';
+import { action, parseOptions, zcli, type CliContext, type CommandOutput } from '../command.js';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** CLI flag name -> config key, with the value converted for the schema. */
+function flagsToConfig(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const num = (v: unknown): unknown => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v);
+  const map: Array<[string, string, (v: unknown) => unknown]> = [
+    ['iface', 'iface', (v) => v],
+    ['peer', 'peers', (v) => v],
+    ['tunnelPort', 'tunnelPort', num],
+    ['agentPort', 'agentPort', num],
+    ['probeInterval', 'probeIntervalMs', num],
+    ['rttThreshold', 'rttThresholdMs', num],
+    ['probeMode', 'probeMode', (v) => v],
+    ['basePort', 'basePort', num],
+    ['ports', 'ports', num],
+    ['recoverAfter', 'recoverAfter', num],
+    ['idleTimeout', 'idleTimeoutMs', num],
+    ['interRegionHops', 'interRegionHops', num],
+    ['allow', 'allow', (v) => v],
+    ['metrics', 'metrics', (v) => v],
+    ['keepPins', 'keepPins', (v) => v],
+  ];
+  for (const [flag, key, conv] of map) if (raw[flag] !== undefined) out[key] = conv(raw[flag]);
+  return out;
+}
+
+/** Config key -> how messages name it (flag, and the config-file key). */
+const NAMES: Record<string, string> = {
+  peers: '--peer (peers)',
+  probeIntervalMs: '--probe-interval (probeIntervalMs)',
+  rttThresholdMs: '--rtt-threshold (rttThresholdMs)',
+  idleTimeoutMs: '--idle-timeout (idleTimeoutMs)',
+};
+
+/** Merge file and flags and validate; names the flag or config key that is wrong. */
+export function agentConfig(raw: Record<string, unknown>) {
+  const file = typeof raw.config === 'string' ? readConfigFile(raw.config) : {};
+  const what = typeof raw.config === 'string' ? `agent configuration (${raw.config} and flags)` : 'agent options';
+  return parseOptions(AgentConfigSchema, { ...file, ...flagsToConfig(raw) }, what, NAMES);
+}
+
+function statusText(s: AgentStatus): string {
+  const lines = [
+    `agent on ${s.iface} (VTEP ${s.local_vtep}), up since ${s.started_at}, ${s.probe_rate_pps} probes/s, backoff level ${s.backoff_level}`,
+    `probes ${s.counters.probes_sent} sent, ${s.counters.responses} answered, ${s.counters.lost} lost; ${s.counters.table_writes} table writes`,
+    'peer             state        hops  ports  healthy             bad ports',
+  ];
+  for (const p of s.peers) {
+    lines.push(
+      `${p.peer.padEnd(16)} ${p.state.padEnd(12)} ${String(p.hops ?? '-').padEnd(5)} ${String(p.nports).padEnd(6)} ${p.healthy.padEnd(19)} ${p.bad_ports.join(',') || '-'}`,
+    );
+  }
+  if (s.last_changes.length > 0) {
+    lines.push('last changes:');
+    for (const c of s.last_changes.slice(-10)) lines.push(`  ${c.at} ${c.peer} port ${c.port} ${c.healthy ? 'healthy' : 'UNHEALTHY'} (${c.reason})`);
+  }
+  return lines.join('\n');
+}
+
+export function registerAgent(program: Command, ctx: CliContext): void {
+  const agent = program
+    .command('agent')
+    .description('run the host agent (probe peers, keep the path table healthy) in the foreground')
+    .option('--iface <IF>', 'underlay interface the tunnel leaves by')
+    .option('--config <FILE>', 'JSON config file (flags override it)')
+    .option('--peer <IP>', 'static peer VTEP to probe from the start (repeatable)', collect)
+    .option('--tunnel-port <port>', 'VXLAN destination port (8472 for flannel) [4789]')
+    .option('--agent-port <port>', 'UDP port of the agent socket [14789]')
+    .option('--probe-interval <ms>', 'probe interval per port [1000]')
+    .option('--rtt-threshold <ms>', 'a probe without a response within this is a failure [50]')
+    .option('--probe-mode <mode>', 'full | partial [full]')
+    .option('--base-port <port>', 'first candidate source port [10000]')
+    .option('--ports <n>', 'candidate ports per window, 1..64 [32]')
+    .option('--recover-after <k>', 'successes before a bad port is good again [3]')
+    .option('--idle-timeout <ms>', 'release a peer after this long without traffic [60000]')
+    .option('--inter-region-hops <n>', 'hop count from which a peer is inter-region [6]')
+    .option('--allow <CIDR>', 'answer probes only from this prefix (repeatable)', collect)
+    .option('--metrics <host:port>', 'serve Prometheus metrics here')
+    .option('--keep-pins', 'keep filters and pinned maps on exit (fail-static)')
+    .action(
+      action(async (raw: Record<string, unknown>) => {
+        const cfg = agentConfig(raw);
+        requireCaps(['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON'], 'pathsteer agent');
+        await runAgent(cfg, ctx.signal, (a) => {
+          ctx.progress(`pathsteer agent: running on ${cfg.iface} (VTEP ${a.status().local_vtep}); Ctrl-C to stop`);
+          // one JSON line for supervisors and the testbed: the agent is up
+          process.stdout.write(`${JSON.stringify({ ready: true, iface: cfg.iface, pid: process.pid, process_id: a.processId })}\n`);
+        });
+      }),
+    );
+
+  const StatusOptions = z.object({ iface: zcli.ifname().optional(), json: z.boolean().optional() });
+  agent
+    .command('status')
+    .description('show the peers, port health and last switches of a running agent')
+    .option('--iface <IF>', 'the agent\'s interface (default: the only attached one)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (raw: Record<string, unknown>): Promise<CommandOutput> => {
+        const o = parseOptions(StatusOptions, raw);
+        const iface = resolveIface(o.iface);
+        const s = JSON.parse(await queryAgent(iface, '/status')) as AgentStatus;
+        return { data: s, text: statusText(s) };
+      }),
+    );
+}

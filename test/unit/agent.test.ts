@@ -1,0 +1,237 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Agent } from '../../src/agent/agent.js';
+import { MemoryPathStore } from '../../src/agent/fast-table.js';
+import { AgentConfigSchema } from '../../src/agent/options.js';
+import { selectPort } from '../../src/agent/select-port.js';
+import { logger } from '../../src/common/logger.js';
+import { encode, ipv4ToU32, telemetryRequest, negotiationRequest } from '../../src/protocol/index.js';
+import { FakeFabric, spineOf, type FakeTransport } from '../support/fake-fabric.js';
+
+const A = '198.18.1.1';
+const B = '198.18.2.1';
+const NPORTS = 16;
+const BASE = 10000;
+
+interface Host {
+  agent: Agent;
+  store: MemoryPathStore;
+  transport: FakeTransport;
+}
+
+function host(fabric: FakeFabric, ip: string, peer: string, store = new MemoryPathStore(), extra: Record<string, unknown> = {}): Host {
+  const cfg = AgentConfigSchema.parse({ iface: 'eth0', peers: [peer], ports: NPORTS, basePort: BASE, ...extra });
+  const transport = fabric.transport(ip);
+  const agent = new Agent(cfg, { transport, store, activity: () => [], localVtep: ip, backendId: 0x020000000001, cpu: () => 5 }, logger);
+  return { agent, store, transport };
+}
+
+/** Ports whose packets from src to dst cross `spine`. */
+function portsVia(src: string, dst: string, spine: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < NPORTS; i++) if (spineOf(src, dst, BASE + i) === spine) out.push(i);
+  return out;
+}
+
+const ALL = (1n << BigInt(NPORTS)) - 1n;
+
+/** The healthy mask an entry must have when exactly the ports crossing `spine` from src to dst are broken. */
+function expectedHealthy(src: string, dst: string, brokenSpine: number, nports: number): bigint {
+  let m = 0n;
+  for (let i = 0; i < nports; i++) if (spineOf(src, dst, BASE + i) !== brokenSpine) m |= 1n << BigInt(i);
+  return m;
+}
+
+describe('agent (two agents on a fake two-spine fabric)', () => {
+  let fabric: FakeFabric;
+  let a: Host;
+  let b: Host;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'performance', 'hrtime', 'Date'] });
+    fabric = new FakeFabric();
+    a = host(fabric, A, B);
+    b = host(fabric, B, A);
+    a.agent.start();
+    b.agent.start();
+  });
+
+  afterEach(async () => {
+    await a.agent.stop();
+    await b.agent.stop();
+    vi.useRealTimers();
+  });
+
+  it('negotiates and proves every port healthy within a few probe rounds', async () => {
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(a.store.entries.get(B)?.healthy).toBe(ALL);
+    expect(b.store.entries.get(A)?.healthy).toBe(ALL);
+    const st = a.agent.status();
+    expect(st.peers[0]).toMatchObject({ peer: B, state: 'probing', hops: 3, inter_region: false });
+    expect(st.counters.lost).toBe(0);
+  });
+
+  it('a blackholed spine (both ways) leaves exactly the other spine\'s ports, on both sides', async () => {
+    await vi.advanceTimersByTimeAsync(3000);
+    fabric.blackhole(A, B, 1);
+    fabric.blackhole(B, A, 1);
+    await vi.advanceTimersByTimeAsync(2500);
+    const ea = a.store.entries.get(B)!;
+    const eb = b.store.entries.get(A)!;
+    // a second window may have opened when more than half of the first was bad
+    expect(ea.healthy).toBe(expectedHealthy(A, B, 1, ea.nports));
+    expect(eb.healthy).toBe(expectedHealthy(B, A, 1, eb.nports));
+  });
+
+  it('forward-only failure: only the sender marks ports bad; the peer keeps all its ports', async () => {
+    await vi.advanceTimersByTimeAsync(3000);
+    const bChangesBefore = b.agent.changes.length;
+    fabric.blackhole(A, B, 1);
+    await vi.advanceTimersByTimeAsync(4000);
+    const ea = a.store.entries.get(B)!;
+    expect(ea.healthy).toBe(expectedHealthy(A, B, 1, ea.nports));
+    expect(b.store.entries.get(A)!.healthy).toBe(ALL);
+    expect(b.agent.changes.length).toBe(bChangesBefore);
+  });
+
+  it('return-path-only failure does not move the prober off healthy forward ports (reply-port re-probe)', async () => {
+    await vi.advanceTimersByTimeAsync(3000);
+    const aChangesBefore = a.agent.changes.length;
+    fabric.blackhole(B, A, 1); // everything B sends to A over spine 1 is lost, A -> B is fine
+    await vi.advanceTimersByTimeAsync(6000);
+    const eb = b.store.entries.get(A)!;
+    expect(eb.healthy).toBe(expectedHealthy(B, A, 1, eb.nports));
+    expect(a.store.entries.get(B)!.healthy).toBe(ALL);
+    expect(a.agent.changes.length).toBe(aChangesBefore);
+  });
+
+  it('a flow on a failed port moves once to a proven port and is not moved back on heal', async () => {
+    await vi.advanceTimersByTimeAsync(3000);
+    const broken = portsVia(A, B, 1);
+    // a flow whose hash lands on a spine-1 port
+    const hash = broken[0]!;
+    const before = selectPort(a.store.entries.get(B)!, hash)!;
+    expect(broken).toContain(before.idx);
+    fabric.blackhole(A, B, 1);
+    await vi.advanceTimersByTimeAsync(2500);
+    const after = selectPort(a.store.entries.get(B)!, hash, before.idx)!;
+    expect(spineOf(A, B, after.port)).toBe(0);
+    fabric.heal();
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(a.store.entries.get(B)!.healthy).toBe(ALL);
+    // the pinned flow keeps its new port
+    expect(selectPort(a.store.entries.get(B)!, hash, after.idx)!.idx).toBe(after.idx);
+  });
+
+  it('with many pinned flows, each flow on a broken port moves exactly once and no other flow moves', async () => {
+    // replay every table write the way the data plane applies it to pinned flows
+    const flows = new Map<number, { idx: number; moves: number; first: number }>();
+    const apply = (e: import('../../src/maps/path-entry.js').PathEntry): void => {
+      for (let h = 0; h < 256; h++) {
+        const f = flows.get(h);
+        const c = selectPort(e, h, f?.idx);
+        if (!c) continue;
+        if (!f) flows.set(h, { idx: c.idx, moves: 0, first: c.idx });
+        else if (c.idx !== f.idx) {
+          f.idx = c.idx;
+          f.moves++;
+        }
+      }
+    };
+    const write = a.store.write.bind(a.store);
+    a.store.write = (peer, e) => {
+      write(peer, e);
+      apply(e);
+    };
+    const writeMany = a.store.writeMany.bind(a.store);
+    a.store.writeMany = (entries) => {
+      writeMany(entries);
+      for (const [, e] of entries) apply(e);
+    };
+    await vi.advanceTimersByTimeAsync(3000);
+    apply(a.store.entries.get(B)!);
+    // the first entry is written only once every port was proven: flows spread over all of them
+    expect(new Set([...flows.values()].map((f) => f.idx)).size).toBe(NPORTS);
+    for (const f of flows.values()) {
+      f.moves = 0;
+      f.first = f.idx;
+    }
+    fabric.blackhole(A, B, 1);
+    fabric.blackhole(B, A, 1);
+    await vi.advanceTimersByTimeAsync(3000);
+    fabric.heal();
+    await vi.advanceTimersByTimeAsync(8000);
+    let moved = 0;
+    for (const [h, f] of flows) {
+      const broken = spineOf(A, B, BASE + f.first) === 1;
+      expect(f.moves, `flow ${h} on port ${BASE + f.first} (${broken ? 'broken' : 'healthy'} spine)`).toBe(broken ? 1 : 0);
+      if (broken) {
+        expect(spineOf(A, B, BASE + f.idx)).toBe(0);
+        moved++;
+      }
+    }
+    expect(moved).toBeGreaterThan(50);
+    expect(a.agent.metrics.bursts.get()).toBeGreaterThan(0);
+  });
+
+  it('30% random loss on a spine: the 3-of-5 rule marks its ports bad', async () => {
+    await vi.advanceTimersByTimeAsync(3000);
+    fabric.loss.set(`${A}>${B}`, new Map([[1, 0.3]]));
+    fabric.loss.set(`${B}>${A}`, new Map([[1, 0.3]]));
+    const from = a.agent.changes.length;
+    await vi.advanceTimersByTimeAsync(30_000);
+    const lossy = portsVia(A, B, 1);
+    const caught = new Set(a.agent.changes.slice(from).filter((c) => !c.healthy).map((c) => c.idx));
+    // every lossy port is taken out at least once (a flow on it moves); most ports
+    // taken out are lossy ones (a clean forward port fails only through return-path loss)
+    for (const i of lossy) expect(caught.has(i)).toBe(true);
+    const clean = [...caught].filter((i) => !lossy.includes(i));
+    expect(clean.length).toBeLessThanOrEqual(Math.floor(portsVia(A, B, 0).length / 2));
+  });
+
+  it('a restarted agent adopts the table (no reset to unknown) and re-negotiates', async () => {
+    await vi.advanceTimersByTimeAsync(3000);
+    fabric.blackhole(A, B, 1);
+    await vi.advanceTimersByTimeAsync(2500);
+    const kept = a.store.entries.get(B)!.healthy;
+    await a.agent.stop();
+    const a2 = host(fabric, A, B, a.store);
+    a2.agent.start();
+    // immediately after the restart the table is still the adopted one
+    expect(a2.store.entries.get(B)!.healthy).toBe(kept);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(a2.store.entries.get(B)!.healthy).toBe(kept);
+    expect(a2.agent.status().peers[0]!.state).toBe('probing');
+    await a2.agent.stop();
+  });
+
+  it('a restarted responder answers RST and the prober re-negotiates', async () => {
+    await vi.advanceTimersByTimeAsync(3000);
+    await b.agent.stop();
+    const b2 = host(fabric, B, A, b.store);
+    b2.agent.start();
+    const negBefore = a.agent.metrics.negotiations.get();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(b2.agent.metrics.requestsAnswered.get({ type: 'telemetry', ctl: 'rst' })).toBeGreaterThan(0);
+    expect(a.agent.metrics.negotiations.get()).toBeGreaterThan(negBefore);
+    expect(a.store.entries.get(B)!.healthy).toBe(ALL);
+    await b2.agent.stop();
+  });
+
+  it('ignores and counts garbage, wrong versions and spoofed sources, and keeps running', async () => {
+    await vi.advanceTimersByTimeAsync(2000);
+    const t = a.transport;
+    t.inject(Buffer.from('hello'), B, 4000);
+    t.inject(Buffer.from([0xff, 0xee, 0xdd, 0x7e, 9, ...new Array(23).fill(0)]), B, 4000);
+    const wrongVersion = encode(telemetryRequest({ txSport: 10001, seq: 1, srcVtep: ipv4ToU32(B), version: 1 }));
+    wrongVersion[4] = 7;
+    t.inject(wrongVersion, B, 10001);
+    // claims to be B but comes from elsewhere
+    t.inject(encode(negotiationRequest({ txSport: 10001, seq: 2, srcVtep: ipv4ToU32(B) })), '198.18.9.9', 10001);
+    const ign = a.agent.metrics.ignored;
+    expect(ign.get({ reason: 'not_pathsteer' })).toBe(1);
+    expect(ign.get({ reason: 'bad_version' })).toBe(2);
+    expect(ign.get({ reason: 'source_mismatch' })).toBe(1);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(a.store.entries.get(B)?.healthy).toBe(ALL);
+  });
+});

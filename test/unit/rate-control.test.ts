@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { parseProcStat, CpuSampler } from '../../src/agent/cpu.js';
+import { CTL_BP, CTL_DEFAULT, CpuBackoff, ResponderBuckets, SendWindow } from '../../src/agent/rate-control.js';
+
+describe('CpuBackoff', () => {
+  it('backs off only when >7 of 10 samples exceed 80% AND the rate is >= 30 kpps', () => {
+    const b = new CpuBackoff();
+    for (let i = 0; i < 10; i++) b.sample(95, 10_000);
+    expect(b.level).toBe(0); // busy, but probing is not the cause
+    const c = new CpuBackoff();
+    for (let i = 0; i < 7; i++) c.sample(95, 40_000);
+    for (let i = 0; i < 2; i++) c.sample(10, 40_000);
+    expect(c.level).toBe(0); // 7 of 9: not more than 7
+    c.sample(95, 40_000);
+    expect(c.level).toBe(1);
+    expect(c.multiplier(false)).toBe(2);
+    for (let i = 0; i < 8; i++) c.sample(95, 40_000);
+    expect(c.level).toBe(2);
+    expect(c.multiplier(false)).toBe(4);
+    expect(c.multiplier(true)).toBe(2); // inter-AZ keeps priority
+  });
+
+  it('restores the default rate once all 10 samples are under 70%', () => {
+    const b = new CpuBackoff();
+    for (let i = 0; i < 8; i++) b.sample(95, 40_000);
+    expect(b.level).toBe(1);
+    for (let i = 0; i < 9; i++) b.sample(60, 40_000);
+    expect(b.level).toBe(1);
+    b.sample(60, 40_000);
+    expect(b.level).toBe(0);
+  });
+});
+
+describe('SendWindow (ZooRoute Alg. 1)', () => {
+  it('grows additively on default CTL and shrinks by BP responses plus losses', () => {
+    const w = new SendWindow({ max: 32 });
+    w.w = 10;
+    w.onResponse(CTL_DEFAULT);
+    expect(w.endRound()).toBe(11);
+    w.onResponse(CTL_BP);
+    w.onResponse(CTL_BP);
+    w.onLoss();
+    expect(w.endRound()).toBe(8);
+  });
+
+  it('with W <= 0 probes once every 2^(1-W) rounds', () => {
+    const w = new SendWindow({ max: 32 });
+    w.w = 1;
+    w.onResponse(CTL_BP);
+    w.onResponse(CTL_BP);
+    expect(w.w).toBe(1);
+    const sends: number[] = [w.endRound()]; // W = -1 -> every 4 rounds
+    for (let i = 0; i < 7; i++) sends.push(w.endRound());
+    expect(w.w).toBe(-1);
+    expect(sends).toEqual([0, 0, 0, 1, 0, 0, 0, 1]);
+  });
+});
+
+describe('ResponderBuckets', () => {
+  it('answers with BP once a source has used its tokens, and refills over time', () => {
+    const b = new ResponderBuckets({ ratePerSec: 10, maxTokens: 3 });
+    expect([b.take('a', 0), b.take('a', 0), b.take('a', 0), b.take('a', 0)]).toEqual([0, 0, 0, CTL_BP]);
+    expect(b.take('b', 0)).toBe(CTL_DEFAULT); // per source
+    expect(b.take('a', 200)).toBe(CTL_DEFAULT); // 2 tokens refilled
+  });
+
+  it('shrinks buckets when the CPU is busy', () => {
+    const b = new ResponderBuckets({ ratePerSec: 0, maxTokens: 100 });
+    b.setCpu(100);
+    let ok = 0;
+    for (let i = 0; i < 100; i++) if (b.take('a', 0) === CTL_DEFAULT) ok++;
+    expect(ok).toBe(10);
+  });
+});
+
+describe('cpu', () => {
+  it('computes busy share between samples', () => {
+    const stats = ['cpu  100 0 100 800 0 0 0 0 0 0\n', 'cpu  200 0 200 900 0 0 0 0 0 0\n'];
+    let i = 0;
+    const s = new CpuSampler(() => stats[Math.min(i++, 1)]!);
+    expect(s.sample()).toBeCloseTo(66.67, 1);
+    expect(parseProcStat(stats[0]!)).toEqual({ busy: 200, total: 1000 });
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { CTL_BP } from '../../src/agent/rate-control.js';
+import { ProbeScheduler, type DueProbe } from '../../src/agent/scheduler.js';
+
+function run(s: ProbeScheduler, from: number, to: number, step = 1): Array<DueProbe & { t: number }> {
+  const out: Array<DueProbe & { t: number }> = [];
+  for (let t = from; t < to; t += step) for (const d of s.due(t)) out.push({ ...d, t });
+  return out;
+}
+
+describe('ProbeScheduler', () => {
+  it('full mode probes every port once per interval, spread over the interval', () => {
+    const s = new ProbeScheduler({ intervalMs: 1000, mode: 'full', fullHoldMs: 60_000 });
+    s.upsert('198.18.0.2', 0, 8);
+    const sent = run(s, 0, 3000);
+    expect(sent.length).toBe(24);
+    const first = sent.filter((d) => d.t < 1000);
+    expect(first.map((d) => d.idx).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(first.map((d) => d.t)).toEqual([0, 125, 250, 375, 500, 625, 750, 875]);
+  });
+
+  it('partial mode probes only ports in use, and everything after an anomaly', () => {
+    const s = new ProbeScheduler({ intervalMs: 1000, mode: 'partial', fullHoldMs: 5000 });
+    s.upsert('p', 0, 8);
+    s.setInUse('p', 0b1001n);
+    run(s, 0, 1000);
+    expect(run(s, 1000, 2000).map((d) => d.idx).sort()).toEqual([0, 3]);
+    s.anomaly('p', 2000);
+    expect(run(s, 2000, 3000).length).toBe(8);
+    expect(run(s, 7000, 8000).map((d) => d.idx).sort()).toEqual([0, 3]);
+  });
+
+  it('re-probes go out at once', () => {
+    const s = new ProbeScheduler();
+    s.upsert('p', 0, 4);
+    run(s, 0, 1000);
+    s.reprobe('p', 2);
+    expect(s.due(1000.5)[0]).toEqual({ peer: 'p', idx: 2, reprobe: true });
+  });
+
+  it('backpressure shrinks the ports probed per round; skipped ports come first next round', () => {
+    const s = new ProbeScheduler({ intervalMs: 1000, mode: 'full', fullHoldMs: 0 });
+    s.upsert('p', 0, 8);
+    run(s, 0, 999);
+    const w = s.window('p')!;
+    w.w = 5;
+    for (let i = 0; i < 2; i++) w.onResponse(CTL_BP);
+    const r2 = run(s, 999, 1999).map((d) => d.idx);
+    expect(r2).toEqual([0, 1, 2]);
+    const r3 = run(s, 1999, 2999).map((d) => d.idx);
+    expect(r3[0]).toBe(3);
+  });
+
+  it('CPU backoff stretches the interval', () => {
+    const s = new ProbeScheduler({ intervalMs: 1000, mode: 'full', fullHoldMs: 0 });
+    s.upsert('p', 0, 4);
+    run(s, 0, 1000);
+    s.setMultiplier('p', 4);
+    // the current round stretches to 4 s; its 4 ports go out 1 s apart
+    const sent = run(s, 1000, 9000, 5);
+    expect(sent.map((d) => d.t)).toEqual([4000, 5000, 6000, 7000, 8000]);
+  });
+
+  it('a long stall does not replay a backlog of rounds', () => {
+    const s = new ProbeScheduler({ intervalMs: 100, mode: 'full', fullHoldMs: 0 });
+    s.upsert('p', 0, 4);
+    expect(s.due(10_000).length).toBeLessThanOrEqual(8);
+  });
+});
