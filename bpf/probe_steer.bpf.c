@@ -28,10 +28,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  *  - full checksum (CHECKSUM_NONE, _UNNECESSARY, _COMPLETE): RFC 1624 update.
  * CHECKSUM_COMPLETE: skb->csum is the sum of the packet as received; it must
  * stay the sum of the packet as delivered. With a full checksum the two word
- * changes and the checksum change cancel out; with a zero checksum they do
- * not, and bpf_csum_update() adds the difference (it does nothing unless the
- * skb is CHECKSUM_COMPLETE). The sum of all three changes is added either way,
- * so skb->csum always follows the bytes.
+ * changes and the checksum change cancel out; with a zero checksum (or a seed)
+ * they do not, and bpf_csum_update() adds the difference (it does nothing
+ * unless the skb is CHECKSUM_COMPLETE). The sum of all changes is added
+ * whenever it is not zero, so skb->csum always follows the bytes.
  */
 static __always_inline void ps_deliver(struct __sk_buff *skb, const struct iphdr *ip, struct udphdr *udp,
 				       struct ps_probe_hdr *ph, __u32 l4off, __be16 dport, const bool precise)
@@ -52,8 +52,9 @@ static __always_inline void ps_deliver(struct __sk_buff *skb, const struct iphdr
 	if (!check) {
 		ps_count(PS_STAT_RX_CSUM_ZERO);
 	} else if (ps_csum_is_seed(skb, ip, udp, l4off, precise, false)) {
+		/* the diff still goes to bpf_csum_update(): a no-op for a real
+		 * PARTIAL skb, and right for a compat guess on a COMPLETE one */
 		ps_count(PS_STAT_RX_CSUM_SEED);
-		diff = 0; /* PARTIAL: skb->csum is csum_start/csum_offset, not a sum */
 	} else {
 		__u16 fixed = ps_csum_replace16(ps_csum_replace16(check, old_port, dport), old_w, new_w);
 

@@ -1,7 +1,8 @@
 /* vxlan_sport.bpf.c: TC egress on the underlay NIC (DESIGN §2.2). Probe packets
  * get the outer source port their header asks for; tunnel packets get a healthy
  * port from the peer's ps_path window (pinned per flow), and the peer's
- * ps_activity is updated. Anything else passes untouched. */
+ * ps_activity is updated, both through a per-CPU flow cache (ps_flow_cache).
+ * Anything else passes untouched. */
 #define PS_MAPS_CORE
 #define PS_MAPS_PATH
 #include "helpers/common.h"
@@ -10,6 +11,7 @@
 #include "helpers/flow_hash.h"
 #include "helpers/select.h"
 #include "helpers/csum.h"
+#include "helpers/flow_cache.h"
 
 /* GPL-compatible: kfuncs (bpf_cast_to_kern_ctx) need it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -35,9 +37,10 @@ static __always_inline void ps_write_sport(struct __sk_buff *skb, const struct i
 	bpf_set_hash_invalid(skb);
 }
 
-/* The window index chosen for flow h of peer, or -1 (packet unchanged).
- * *base gets the entry's base port. */
-static __always_inline int ps_choose(__be32 peer, __u32 h, __u16 *base)
+/* The window index chosen for flow h of peer, or -1 (packet unchanged);
+ * *outcome gets the per-packet counter (NO_ENTRY, BAD_ENTRY, NO_HEALTHY or
+ * STEERED), *base the entry's base port. Counts the per-decision counters. */
+static __always_inline int ps_choose(__be32 peer, __u32 h, __u16 *base, __u8 *outcome)
 {
 	struct ps_path_entry *e = bpf_map_lookup_elem(&ps_path, &peer);
 	struct ps_pin_val *pv = NULL;
@@ -48,13 +51,13 @@ static __always_inline int ps_choose(__be32 peer, __u32 h, __u16 *base)
 	int idx;
 
 	if (!e) {
-		ps_count(PS_STAT_NO_ENTRY);
+		*outcome = PS_STAT_NO_ENTRY;
 		return -1;
 	}
 	n = e->nports;
 	/* every port of the window must be a port number (base + n - 1 <= 65535) */
 	if (n < 1 || n > PS_MAX_PORTS || (__u32)e->base_port + n - 1 > 0xffff) {
-		ps_count(PS_STAT_BAD_ENTRY);
+		*outcome = PS_STAT_BAD_ENTRY;
 		return -1;
 	}
 	*base = e->base_port;
@@ -69,6 +72,7 @@ static __always_inline int ps_choose(__be32 peer, __u32 h, __u16 *base)
 
 			if (p < n && ((healthy >> p) & 1)) {
 				ps_count(PS_STAT_PIN_HIT);
+				*outcome = PS_STAT_STEERED;
 				return (int)p;
 			}
 		}
@@ -79,7 +83,7 @@ static __always_inline int ps_choose(__be32 peer, __u32 h, __u16 *base)
 		ps_count(PS_STAT_GROUP_FALLBACK);
 	idx = ps_first_set_from(cand, h % n, n);
 	if (idx < 0) {
-		ps_count(PS_STAT_NO_HEALTHY);
+		*outcome = PS_STAT_NO_HEALTHY;
 		return -1;
 	}
 
@@ -96,28 +100,80 @@ static __always_inline int ps_choose(__be32 peer, __u32 h, __u16 *base)
 				ps_count(PS_STAT_PIN_NEW);
 		}
 	}
+	*outcome = PS_STAT_STEERED;
 	return idx;
 }
 
-static __always_inline void ps_note_activity(__be32 peer, int idx, __u32 len)
+/* Set by the loader before load: 1 = no flow cache (every packet takes the
+ * full path, as before the cache; `pathsteer attach --no-flow-cache` and the
+ * benchmark's uncached figure). The verifier drops the dead branch. */
+const volatile __u32 ps_no_flow_cache = 0;
+
+/*
+ * A tunnel packet: the outer sport for flow h of peer (DESIGN §2.2). The
+ * decision depends only on (ps_path[peer], ps_pin[peer, h], h), so it is
+ * cached per CPU in ps_flow_cache until user space changes either table,
+ * which it always follows by advancing ps_config.path_gen (src/maps does it
+ * for every write; bpf/path_gen.bpf.c does it atomically). gen is read
+ * before any table lookup, so a slot can be tagged with an older generation
+ * than the tables it saw, never a newer one: a change that lands during a
+ * miss makes the slot stale, not wrong-and-current.
+ *
+ * Hit: count the packet in the slot; when the tick (jiffies) moved on, flush
+ * the slot's counts into ps_activity first (so ps_activity lags at most one
+ * tick; src/maps adds the pending counts when it reads). Miss: the full path
+ * (ps_path, ps_pin, choice, pin write, ps_activity), then take the slot.
+ */
+static __always_inline void ps_tunnel(struct __sk_buff *skb, const struct iphdr *ip, struct udphdr *udp, __u32 l4off,
+				      const struct ps_config *cfg, const bool precise)
 {
-	__u64 bit = idx >= 0 ? 1ULL << (idx & 63) : 0;
-	/* coarse clock (tick resolution) is plenty for idle detection and costs
-	 * about a fifth of this function less than bpf_ktime_get_ns() */
-	__u64 now = bpf_ktime_get_coarse_ns();
-	struct ps_activity *a = bpf_map_lookup_elem(&ps_activity, &peer);
+	__u32 gen = *(volatile const __u32 *)&cfg->path_gen;
+	__u32 h = ps_flow_hash(bpf_ntohs(udp->source), cfg->hash_seed);
+	__be32 peer = ip->daddr;
+	struct ps_flow_slot *s = NULL;
+	__be16 sport = 0;
+	__u8 outcome = 0;
+	__u16 base = 0;
+	__u64 now;
+	int idx;
 
-	if (a) {
-		a->last_seen_ns = now;
-		a->packets += 1;
-		a->bytes += len;
-		a->ports_in_use |= bit;
-		return;
+	if (!ps_no_flow_cache) {
+		__u32 slot = ps_flow_slot_of(peer, h);
+
+		s = bpf_map_lookup_elem(&ps_flow_cache, &slot);
+		if (s && s->outcome && s->peer == peer && s->flow_hash == h && s->gen == gen) {
+			__u64 j = bpf_jiffies64();
+
+			if (j != s->flushed_jiffies)
+				ps_slot_flush(s, j);
+			if (s->outcome) { /* still valid after the flush looked at the pin */
+				s->pending_packets += 1;
+				s->pending_bytes += skb->len;
+				ps_count(PS_STAT_CACHE_HIT);
+				ps_count(s->outcome);
+				sport = s->sport;
+				goto write;
+			}
+		}
+		ps_count(PS_STAT_CACHE_MISS);
 	}
-	struct ps_activity fresh = { .last_seen_ns = now, .packets = 1, .bytes = len, .ports_in_use = bit };
 
-	if (bpf_map_update_elem(&ps_activity, &peer, &fresh, BPF_ANY))
-		ps_count(PS_STAT_ACTIVITY_ERR);
+	idx = ps_choose(peer, h, &base, &outcome);
+	ps_count(outcome);
+	if (idx >= 0)
+		sport = bpf_htons((__u16)(base + idx));
+	/* coarse clock (tick resolution) is plenty for idle detection and costs
+	 * about a fifth of ps_activity_add less than bpf_ktime_get_ns() */
+	now = bpf_ktime_get_coarse_ns();
+	ps_activity_add(peer, now, 1, skb->len, idx >= 0 ? 1ULL << (idx & 63) : 0);
+	if (s)
+		ps_slot_fill(s, peer, h, gen, sport, idx, outcome, now);
+
+write:
+	if (sport && sport != udp->source) {
+		ps_write_sport(skb, ip, udp, l4off, sport, precise);
+		ps_count(PS_STAT_REWRITTEN);
+	}
 }
 
 static __always_inline int ps_sport_egress(struct __sk_buff *skb, const bool precise)
@@ -129,9 +185,8 @@ static __always_inline int ps_sport_egress(struct __sk_buff *skb, const bool pre
 	struct ps_config *cfg;
 	struct udphdr *udp;
 	struct iphdr *ip;
-	__u32 l4off, zero = 0, h;
-	__u16 dport, base = 0;
-	int idx;
+	__u32 l4off, zero = 0;
+	__u16 dport;
 
 	if ((void *)(eth + 1) > data_end)
 		return TC_ACT_OK;
@@ -168,23 +223,10 @@ static __always_inline int ps_sport_egress(struct __sk_buff *skb, const bool pre
 		return TC_ACT_OK;
 	}
 
-	/* 2. tunnel packet: a healthy port for this flow from the peer's window */
+	/* 2. tunnel packet: a healthy port for this flow from the peer's window,
+	 * 3. and the peer's activity (the agent learns active peers and ports) */
 	ps_count(PS_STAT_TUNNEL);
-	h = ps_flow_hash(bpf_ntohs(udp->source), cfg->hash_seed);
-	idx = ps_choose(ip->daddr, h, &base);
-
-	/* 3. the agent learns active peers and ports in use from here */
-	ps_note_activity(ip->daddr, idx, skb->len);
-
-	if (idx >= 0) {
-		__be16 sport = bpf_htons((__u16)(base + idx));
-
-		ps_count(PS_STAT_STEERED);
-		if (sport != udp->source) {
-			ps_write_sport(skb, ip, udp, l4off, sport, precise);
-			ps_count(PS_STAT_REWRITTEN);
-		}
-	}
+	ps_tunnel(skb, ip, udp, l4off, cfg, precise);
 	return TC_ACT_OK;
 }
 

@@ -10,6 +10,7 @@
 #define PS_PATH_MAX_PEERS 65536
 #define PS_PIN_MAX_FLOWS 262144
 #define PS_ACTIVITY_MAX_PEERS 65536
+#define PS_FLOW_CACHE_SLOTS 1024 /* per CPU; a power of two */
 #define PS_ALTPATH_EXCLUDE_MAX 4096
 #define PS_CONN_EVENTS_BYTES (1 << 20)
 
@@ -50,6 +51,13 @@ struct {
 	__type(key, __be32); /* peer VTEP */
 	__type(value, struct ps_activity);
 } ps_activity SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PS_FLOW_CACHE_SLOTS);
+	__type(key, __u32); /* ps_flow_slot_of(peer, flow_hash) */
+	__type(value, struct ps_flow_slot);
+} ps_flow_cache SEC(".maps");
 #endif
 
 #ifdef PS_MAPS_ALTPATH

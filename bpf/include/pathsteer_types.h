@@ -24,8 +24,11 @@ enum ps_path_flags {
 	PS_F_PREFER = 1 << 2,   /* use preferred & healthy when non-empty */
 };
 
-/* ps_stats counter ids: one per branch the data plane can take (17.. are
- * probe_steer's, on ingress; new ids are appended before PS_STAT_MAX). */
+/* ps_stats counter ids: one per branch the data plane can take (17..22 are
+ * probe_steer's, on ingress; new ids are appended before PS_STAT_MAX).
+ * Per packet, with or without the flow cache: TUNNEL, NO_ENTRY, BAD_ENTRY,
+ * NO_HEALTHY, STEERED, REWRITTEN, CSUM_*. Per decision (cache misses only):
+ * GROUP_FALLBACK, PIN_HIT, PIN_NEW, PIN_MOVED, PIN_ERR. */
 enum ps_stat {
 	PS_STAT_TUNNEL = 0,              /* tunnel packets (IPv4/UDP to a tunnel port, not probes) */
 	PS_STAT_NO_ENTRY = 1,            /* no ps_path entry for the peer: left unchanged */
@@ -50,7 +53,11 @@ enum ps_stat {
 	PS_STAT_RX_CSUM_FIXED = 20,      /* ingress: UDP checksum of a delivered probe updated incrementally */
 	PS_STAT_RX_CSUM_SEED = 21,       /* ingress: probe checksum is a partial seed (CHECKSUM_PARTIAL from a local sender): kept */
 	PS_STAT_RX_CSUM_ZERO = 22,       /* ingress: probe without a UDP checksum: left zero */
-	PS_STAT_MAX = 23,
+	PS_STAT_CACHE_HIT = 23,          /* tunnel packet answered by its ps_flow_cache slot */
+	PS_STAT_CACHE_MISS = 24,         /* tunnel packet that took the full path and filled its slot */
+	PS_STAT_CACHE_FLUSH = 25,        /* a slot's pending packets/bytes added to ps_activity (once per tick and slot) */
+	PS_STAT_CACHE_REPIN = 26,        /* a flush found the flow's pin evicted from ps_pin (LRU) and wrote it back */
+	PS_STAT_MAX = 27,
 };
 
 /* ps_config[0]: run-time configuration written by `pathsteer attach`. */
@@ -60,7 +67,8 @@ struct ps_config {
 	__u16 agent_port;  /* where probe_steer delivers probes */
 	__u16 flags;       /* reserved, 0 */
 	__u32 hash_seed;   /* mixed into the flow hash (ps_flow_hash) */
-	__u32 pad;
+	__u32 path_gen;    /* advanced (atomically, bpf/path_gen.bpf.c) after every change to ps_path
+			    * or ps_pin from user space; ps_flow_cache slots of another value are stale */
 };
 _Static_assert(sizeof(struct ps_config) == 16, "ps_config size");
 
@@ -99,6 +107,25 @@ struct ps_activity {
 	__u64 ports_in_use; /* bit i: a flow left on base_port + i */
 };
 _Static_assert(sizeof(struct ps_activity) == 32, "ps_activity size");
+
+/* ps_flow_cache[slot], per CPU: the last port decision for one (peer, flow)
+ * and the activity counted since the last flush into ps_activity. Valid while
+ * gen == ps_config.path_gen (the decision depends only on ps_path, ps_pin and
+ * the flow hash). Slot = ps_flow_slot_of(peer, flow_hash). */
+struct ps_flow_slot {
+	__be32 peer;              /* outer destination (key of ps_path) */
+	__u32 flow_hash;          /* ps_flow_hash of the kernel's sport */
+	__u32 gen;                /* ps_config.path_gen the decision was taken under */
+	__be16 sport;             /* outer sport to write (network order); 0: leave the packet's */
+	__u8 idx;                 /* window index of sport: its ports_in_use bit (outcome STEERED) */
+	__u8 outcome;             /* enum ps_stat of the decision: NO_ENTRY, BAD_ENTRY, NO_HEALTHY
+				   * or STEERED, counted for every packet; 0 = empty slot */
+	__u64 flushed_jiffies;    /* jiffies of the last flush: packets of a later tick flush again */
+	__u64 flushed_ns;         /* coarse CLOCK_MONOTONIC of that flush: the pending packets' last_seen */
+	__u64 pending_packets;    /* counted since the last flush, not yet in ps_activity */
+	__u64 pending_bytes;
+};
+_Static_assert(sizeof(struct ps_flow_slot) == 48, "ps_flow_slot size");
 
 /* AltPath (DESIGN §2.4): a rule marks basis_points/10000 of flows with dscp. */
 struct ps_altpath_rule {

@@ -18,6 +18,7 @@ PS_BTF_ANCHOR(struct ps_path_entry, ps_anchor_path_entry);
 PS_BTF_ANCHOR(struct ps_pin_key, ps_anchor_pin_key);
 PS_BTF_ANCHOR(struct ps_pin_val, ps_anchor_pin_val);
 PS_BTF_ANCHOR(struct ps_activity, ps_anchor_activity);
+PS_BTF_ANCHOR(struct ps_flow_slot, ps_anchor_flow_slot);
 PS_BTF_ANCHOR(struct ps_altpath_rule, ps_anchor_altpath_rule);
 PS_BTF_ANCHOR(struct ps_altpath, ps_anchor_altpath);
 PS_BTF_ANCHOR(struct ps_lpm_key, ps_anchor_lpm_key);

@@ -8,4 +8,4 @@ export { BpfObject, BpfProgram, pinDifferences, type MapDef, type ObjectState, t
 export { RingBuffer, type RecordHandler } from './ringbuf.js';
 export { Teardown } from './teardown.js';
 export { requireIfIndex, tcAttach, tcDetach, tcHookCreate, tcHookDestroy, tcQuery, type TcAttachOptions, type TcFilter, type TcPoint } from './tc.js';
-export { testRun, type TestRunOptions, type TestRunResult } from './test-run.js';
+export { BPF_F_TEST_SKB_CHECKSUM_COMPLETE, testRun, testRunSyscall, type TestRunOptions, type TestRunResult } from './test-run.js';

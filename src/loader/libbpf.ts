@@ -35,6 +35,7 @@ export interface Libbpf {
   bpf_map__map_flags: Fn;
   bpf_map__fd: Fn;
   bpf_map__set_pin_path: Fn;
+  bpf_map__reuse_fd: Fn;
   bpf_map__is_pinned: Fn;
   bpf_map__initial_value: Fn;
   bpf_map__set_initial_value: Fn;
@@ -119,6 +120,7 @@ export function libbpf(): Libbpf {
     bpf_map__map_flags: f('uint32_t bpf_map__map_flags(bpf_map *map)'),
     bpf_map__fd: f('int bpf_map__fd(bpf_map *map)'),
     bpf_map__set_pin_path: f('int bpf_map__set_pin_path(bpf_map *map, const char *path)'),
+    bpf_map__reuse_fd: f('int bpf_map__reuse_fd(bpf_map *map, int fd)'),
     bpf_map__is_pinned: f('bool bpf_map__is_pinned(bpf_map *map)'),
     bpf_map__initial_value: f('void *bpf_map__initial_value(bpf_map *map, _Out_ size_t *psize)'),
     bpf_map__set_initial_value: f('int bpf_map__set_initial_value(bpf_map *map, const void *data, size_t size)'),

@@ -220,6 +220,19 @@ export class BpfObject {
     return plans;
   }
 
+  /**
+   * Phase 2: use an existing map (another object's, or one opened from a pin)
+   * instead of creating this one. The definitions must match (checked here,
+   * every difference listed); libbpf dups the fd, so the caller keeps its own.
+   */
+  reuseMap(name: string, map: BpfMap): this {
+    this.requirePhase('opened', `reuse ${name}`);
+    const differences = pinDifferences(this.mapDef(name), mapInfo(map.fd));
+    if (differences.length > 0) throw new BpfError(`reuse ${name} (${differences.join('; ')})`, 22);
+    check(`bpf_map__reuse_fd ${name}`, libbpf().bpf_map__reuse_fd(this.mapPtr(name), map.fd) as number);
+    return this;
+  }
+
   /** The pin plan of the last pinMaps() calls. */
   pinPlan(): readonly PinPlan[] {
     return this.pins;

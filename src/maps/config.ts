@@ -1,6 +1,8 @@
 /**
  * Codec for `struct ps_config` (bpf/include/pathsteer_types.h), ps_config[0]:
- * the run-time configuration of the data plane (tunnel ports, flow-hash seed).
+ * the run-time configuration of the data plane (tunnel ports, flow-hash seed,
+ * path generation). Write it through PathGen.writeConfig (src/maps/path-gen.ts)
+ * on a live data plane: that keeps path_gen advancing atomically.
  */
 import { checkSource, target, type Codec, type FieldLayout } from './codec.js';
 
@@ -15,6 +17,12 @@ export interface PsConfig {
   flags: number;
   /** Mixed into every flow hash (ps_flow_hash). */
   hashSeed: number;
+  /**
+   * Advanced after every change to ps_path or ps_pin (PathGen.bump); flow-cache
+   * slots of another generation are stale. Only the kernel-side atomic add
+   * should change it on a live data plane.
+   */
+  pathGen: number;
 }
 
 const FIELDS: readonly FieldLayout[] = [
@@ -23,7 +31,7 @@ const FIELDS: readonly FieldLayout[] = [
   { name: 'agentPort', c: 'agent_port', offset: 4, size: 2 },
   { name: 'flags', c: 'flags', offset: 6, size: 2 },
   { name: 'hashSeed', c: 'hash_seed', offset: 8, size: 4 },
-  { name: 'pad', c: 'pad', offset: 12, size: 4 },
+  { name: 'pathGen', c: 'path_gen', offset: 12, size: 4 },
 ];
 
 export const ConfigCodec: Codec<PsConfig> = {
@@ -37,7 +45,7 @@ export const ConfigCodec: Codec<PsConfig> = {
     b.writeUInt16LE(v.agentPort, off + 4);
     b.writeUInt16LE(v.flags, off + 6);
     b.writeUInt32LE(v.hashSeed >>> 0, off + 8);
-    b.writeUInt32LE(0, off + 12);
+    b.writeUInt32LE(v.pathGen >>> 0, off + 12);
     return b;
   },
   decode(buf, off = 0) {
@@ -48,6 +56,7 @@ export const ConfigCodec: Codec<PsConfig> = {
       agentPort: buf.readUInt16LE(off + 4),
       flags: buf.readUInt16LE(off + 6),
       hashSeed: buf.readUInt32LE(off + 8),
+      pathGen: buf.readUInt32LE(off + 12),
     };
   },
 };

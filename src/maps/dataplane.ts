@@ -41,6 +41,8 @@ import { objectPath } from './objects.js';
 import { PathEntryCodec, type PathEntry } from './path-entry.js';
 import { PinKeyCodec, PinValCodec, type PinKey, type PinVal } from './pin.js';
 import { DEFAULT_AGENT_PORT } from './probe.js';
+import { FlowSlotCodec, pendingActivity, type FlowSlot } from './flow-cache.js';
+import { PathGen } from './path-gen.js';
 import { PeerCodec, U32Codec } from './scalar.js';
 import { readStats, type StatCounts } from './stats.js';
 import { TypedMap } from './typed-map.js';
@@ -116,12 +118,14 @@ const RecordV2 = z.object({
   egress: ProgramRecordSchema,
   /** probe_steer on TC ingress (absent with `--no-ingress`). */
   ingress: ProgramRecordSchema.optional(),
+  /** vxlan_sport was loaded with its per-CPU flow cache (false: `--no-flow-cache`). */
+  flowCache: z.boolean().default(true),
 });
 
 /** Records written before probe_steer existed (egress only) still detach. */
 const RecordV1 = z
   .object({ version: z.literal(1), ...Common, object: z.string(), program: z.string(), filter: FilterSchema })
-  .transform(({ object, program, filter, ...rest }) => ({ ...rest, version: 2 as const, egress: { object, program, filter } }));
+  .transform(({ object, program, filter, ...rest }) => ({ ...rest, version: 2 as const, egress: { object, program, filter }, flowCache: true }));
 
 const RecordSchema: z.ZodType<AttachRecord> = z.union([RecordV2, RecordV1]);
 
@@ -196,16 +200,19 @@ export function probeProgram(v: Variant = 'auto'): string {
   return precise(v) ? ProgName.probeSteer : ProgName.probeSteerCompat;
 }
 
+/** vxlan_sport's `const volatile` switch for the flow cache (1 = off), set with BpfObject.setGlobal before load. */
+export const NO_FLOW_CACHE = 'ps_no_flow_cache';
+
 /** The maps vxlan_sport pins per interface. */
 export const SPORT_MAPS: readonly string[] = BpfObjects.vxlanSport.maps;
 /** The maps probe_steer shares with vxlan_sport (a subset of SPORT_MAPS). */
 export const PROBE_MAPS: readonly string[] = BpfObjects.probeSteer.maps;
 /**
  * Pinned maps whose contents may be dropped when their definition changed
- * between pathsteer versions (counters only): attach replaces such a pin
- * instead of refusing it. Every other mismatch is a PinMismatchError.
+ * between pathsteer versions (counters, the flow cache): attach replaces such
+ * a pin instead of refusing it. Every other mismatch is a PinMismatchError.
  */
-const DISPOSABLE_MAPS: readonly string[] = [MapName.stats];
+const DISPOSABLE_MAPS: readonly string[] = [MapName.stats, MapName.flowCache];
 
 export interface AttachOptions extends Roots {
   ifname: string;
@@ -221,6 +228,8 @@ export interface AttachOptions extends Roots {
   seed?: number;
   /** Which build of the programs. @default 'auto' */
   variant?: Variant;
+  /** vxlan_sport's per-CPU flow cache (false: every packet takes the full path). @default true */
+  flowCache?: boolean;
 }
 
 export interface AttachResult {
@@ -297,6 +306,8 @@ export function attach(o: AttachOptions): AttachResult {
     const sport = BpfObject.open(sportFile);
     objs.push(sport);
     for (const p of sport.programNames()) sport.setAutoload(p, p === egressProgram);
+    const flowCache = o.flowCache ?? true;
+    sport.setGlobal(NO_FLOW_CACHE, flowCache ? 0 : 1);
     const dirExisted = existsSync(loc.pinDir);
     const replacedPins = dirExisted ? dropStalePins(sport, loc.pinDir) : [];
     const plans = sport.pinMaps(loc.pinDir, SPORT_MAPS);
@@ -305,17 +316,24 @@ export function attach(o: AttachOptions): AttachResult {
     const created = plans.filter((p) => !p.reused);
     for (const p of created) undo.push(`unpin ${p.path}`, () => rmSync(p.path, { force: true }));
 
-    const cfgMap = new TypedMap(sport.map(MapName.config), U32Codec, ConfigCodec);
-    const old = cfgMap.get(0);
-    const config: PsConfig = {
+    const old = new TypedMap(sport.map(MapName.config), U32Codec, ConfigCodec).get(0);
+    const wanted: PsConfig = {
       vxlanPort: o.vxlanPort ?? DEFAULT_VXLAN_PORT,
       genevePort: o.genevePort ?? 0,
       agentPort: o.agentPort ?? (old?.agentPort || DEFAULT_AGENT_PORT),
       flags: 0,
       hashSeed: o.seed ?? (old && old.hashSeed !== 0 ? old.hashSeed : randomInt(1, 2 ** 32 - 1)),
+      pathGen: 0, // advanced by writeConfig, never written
     };
-    checkPorts(config);
-    cfgMap.set(0, config);
+    checkPorts(wanted);
+    // also a new generation: slots a replaced program filled are not trusted
+    const gen = PathGen.open(sport.map(MapName.config), sport.map(MapName.stats));
+    let config: PsConfig;
+    try {
+      config = gen.writeConfig(wanted);
+    } finally {
+      gen.close();
+    }
 
     // 2. probe_steer adopts the pins vxlan_sport just made
     let probe: BpfObject | undefined;
@@ -353,6 +371,7 @@ export function attach(o: AttachOptions): AttachResult {
       pinDir: loc.pinDir,
       egress,
       ...(ingress ? { ingress } : {}),
+      flowCache,
       hookCreated: hookCreated || (prev?.hookCreated ?? false),
       // with a record, we own what we created; without one, pins in our own pin
       // directory are leftovers of `detach --keep-maps` and become ours again
@@ -453,22 +472,30 @@ export function detach(ifname: string, o: DetachOptions = {}): DetachResult {
 
 /**
  * The pinned maps of an attached interface with their codecs. Each pin is
- * checked against the program's map definition before use.
+ * checked against the program's map definition before use. Every write or
+ * delete through `path` or `pin` advances ps_config.path_gen (PathGen), so
+ * vxlan_sport's flow cache never serves a decision taken under older tables.
  */
 export class SportMaps {
   readonly config: TypedMap<number, PsConfig>;
   readonly path: TypedMap<string, PathEntry>;
   readonly pin: TypedMap<PinKey, PinVal>;
   readonly activity: TypedMap<string, Activity>;
+  readonly flowCache: TypedMap<number, FlowSlot>;
   readonly statsMap: BpfMap;
   private readonly owned: BpfMap[];
+  private readonly configMap: BpfMap;
+  private gen: PathGen | undefined;
 
   private constructor(readonly location: Location, maps: Map<string, BpfMap>) {
     this.owned = [...maps.values()];
-    this.config = new TypedMap(maps.get(MapName.config)!, U32Codec, ConfigCodec);
-    this.path = new TypedMap(maps.get(MapName.path)!, PeerCodec, PathEntryCodec);
-    this.pin = new TypedMap(maps.get(MapName.pin)!, PinKeyCodec, PinValCodec);
+    this.configMap = maps.get(MapName.config)!;
+    const bump = (): void => this.bumpPathGen();
+    this.config = new TypedMap(this.configMap, U32Codec, ConfigCodec);
+    this.path = new TypedMap(maps.get(MapName.path)!, PeerCodec, PathEntryCodec, { onChange: bump });
+    this.pin = new TypedMap(maps.get(MapName.pin)!, PinKeyCodec, PinValCodec, { onChange: bump });
     this.activity = new TypedMap(maps.get(MapName.activity)!, PeerCodec, ActivityCodec);
+    this.flowCache = new TypedMap(maps.get(MapName.flowCache)!, U32Codec, FlowSlotCodec);
     this.statsMap = maps.get(MapName.stats)!;
   }
 
@@ -503,18 +530,34 @@ export class SportMaps {
     }
   }
 
+  /** Advance ps_config.path_gen (done after every write through path/pin; call it after writing those maps any other way). */
+  bumpPathGen(): void {
+    this.gen ??= PathGen.open(this.configMap, this.statsMap);
+    this.gen.bump();
+  }
+
   /** Every counter of ps_stats, summed over CPUs. */
   stats(): StatCounts {
     return readStats(this.statsMap);
   }
 
-  /** Activity per peer, combined over CPUs. */
+  /**
+   * Activity per peer, combined over CPUs, including what flow-cache slots
+   * counted and have not flushed yet (read after ps_activity, so a flush in
+   * between can leave out at most that one tick's packets, never count them twice).
+   */
   activityByPeer(): Array<[string, Activity]> {
-    return this.activity.getAll().map(([peer, perCpu]) => [peer, combineActivity(perCpu)]);
+    const flushed = new Map(this.activity.getAll().map(([peer, perCpu]) => [peer, combineActivity(perCpu)] as [string, Activity]));
+    const pending = pendingActivity(this.flowCache.getAll().flatMap(([, perCpu]) => perCpu));
+    for (const [peer, p] of pending) {
+      const f = flushed.get(peer);
+      flushed.set(peer, f ? combineActivity([f, p]) : p);
+    }
+    return [...flushed];
   }
 
   close(): void {
+    this.gen?.close();
     for (const m of this.owned) m.close();
   }
 }
-

@@ -5,6 +5,8 @@ export type { Codec, FieldLayout } from './codec.js';
 export { ConfigCodec, type PsConfig } from './config.js';
 export { AF_INET, AF_INET6, ConnEventCodec, connEventAddrs, type ConnEvent } from './conn-event.js';
 export * from './dataplane.js';
+export { EMPTY_FLOW_SLOT, flowSlotOf, FlowSlotCodec, pendingActivity, PS_FLOW_CACHE_SLOTS, type FlowSlot } from './flow-cache.js';
+export { PathGen } from './path-gen.js';
 export { BpfObjects, MapName, ProgName, PS_STAT_MAX, PsStat, type PsStatName } from './names.generated.js';
 export { bpfDir, objectPath, type ObjectKey } from './objects.js';
 export { flagNames, PathEntryCodec, pathEntry, PS_F_PIN, PS_F_PREFER, PS_F_STATEFUL, PS_MAX_GROUPS, PS_MAX_PORTS, type PathEntry } from './path-entry.js';
@@ -12,13 +14,14 @@ export { PinKeyCodec, PinValCodec, type PinKey, type PinVal } from './pin.js';
 export { DEFAULT_AGENT_PORT, probeArrivalTtl, PROBE_TTL_FLAG_OFFSET, PROBE_TTL_OFFSET, PS_PROBE_TTL_VALID } from './probe.js';
 export { ipv4Bytes, ipv4String, PeerCodec, U32Codec, U64Codec, U8Codec } from './scalar.js';
 export { diffStats, readStats, resetStats, statsMap, type StatCounts } from './stats.js';
-export { TypedMap } from './typed-map.js';
+export { TypedMap, type TypedMapOptions } from './typed-map.js';
 
 import { ActivityCodec } from './activity.js';
 import { AltpathCodec, AltpathRuleCodec, LpmKeyCodec } from './altpath.js';
 import type { Codec } from './codec.js';
 import { ConfigCodec } from './config.js';
 import { ConnEventCodec } from './conn-event.js';
+import { FlowSlotCodec } from './flow-cache.js';
 import { PathEntryCodec } from './path-entry.js';
 import { MapName } from './names.generated.js';
 import { PinKeyCodec, PinValCodec } from './pin.js';
@@ -31,6 +34,7 @@ export const STRUCT_CODECS: Readonly<Record<string, Codec<never>>> = {
   PinKey: PinKeyCodec,
   PinVal: PinValCodec,
   Activity: ActivityCodec,
+  FlowSlot: FlowSlotCodec,
   AltpathRule: AltpathRuleCodec,
   Altpath: AltpathCodec,
   LpmKey: LpmKeyCodec,
@@ -44,6 +48,7 @@ export const MAP_CODECS: Readonly<Record<string, { key?: Codec<never>; value: Co
   [MapName.path]: { key: PeerCodec, value: PathEntryCodec },
   [MapName.pin]: { key: PinKeyCodec, value: PinValCodec },
   [MapName.activity]: { key: PeerCodec, value: ActivityCodec },
+  [MapName.flowCache]: { key: U32Codec, value: FlowSlotCodec },
   [MapName.altpath]: { key: U32Codec, value: AltpathCodec },
   [MapName.altpathExclude]: { key: LpmKeyCodec, value: U8Codec },
   [MapName.connEvents]: { value: ConnEventCodec },

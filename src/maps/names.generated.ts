@@ -8,6 +8,7 @@ export const MapName = {
   path: 'ps_path',
   pin: 'ps_pin',
   activity: 'ps_activity',
+  flowCache: 'ps_flow_cache',
   altpath: 'ps_altpath',
   altpathExclude: 'ps_altpath_exclude',
   connEvents: 'ps_conn_events',
@@ -16,6 +17,8 @@ export type MapName = (typeof MapName)[keyof typeof MapName];
 
 /** Every program of bpf/*.bpf.c (product objects). */
 export const ProgName = {
+  bumpPathGen: 'bump_path_gen',
+  writeConfig: 'write_config',
   probeSteer: 'probe_steer',
   probeSteerCompat: 'probe_steer_compat',
   vxlanSport: 'vxlan_sport',
@@ -24,6 +27,12 @@ export const ProgName = {
 
 /** Each object file (under build/bpf/), its programs and maps. testing: built from bpf/testing/, never product. */
 export const BpfObjects = {
+  pathGen: {
+    file: 'path_gen.bpf.o',
+    testing: false,
+    programs: ['bump_path_gen', 'write_config'],
+    maps: ['ps_config', 'ps_stats'],
+  },
   probeSteer: {
     file: 'probe_steer.bpf.o',
     testing: false,
@@ -34,13 +43,13 @@ export const BpfObjects = {
     file: 'vxlan_sport.bpf.o',
     testing: false,
     programs: ['vxlan_sport', 'vxlan_sport_compat'],
-    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity'],
+    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache'],
   },
   alignchecker: {
     file: 'testing/alignchecker.bpf.o',
     testing: true,
     programs: [],
-    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_altpath', 'ps_altpath_exclude', 'ps_conn_events'],
+    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache', 'ps_altpath', 'ps_altpath_exclude', 'ps_conn_events'],
   },
   csumState: {
     file: 'testing/csum_state.bpf.o',
@@ -110,7 +119,15 @@ export const PsStat = {
   RX_CSUM_SEED: 21,
   /** ingress: probe without a UDP checksum: left zero */
   RX_CSUM_ZERO: 22,
+  /** tunnel packet answered by its ps_flow_cache slot */
+  CACHE_HIT: 23,
+  /** tunnel packet that took the full path and filled its slot */
+  CACHE_MISS: 24,
+  /** a slot's pending packets/bytes added to ps_activity (once per tick and slot) */
+  CACHE_FLUSH: 25,
+  /** a flush found the flow's pin evicted from ps_pin (LRU) and wrote it back */
+  CACHE_REPIN: 26,
 } as const;
 /** Number of counters (PS_STAT_MAX, the max_entries of ps_stats). */
-export const PS_STAT_MAX = 23;
+export const PS_STAT_MAX = 27;
 export type PsStatName = keyof typeof PsStat;

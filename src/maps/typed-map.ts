@@ -2,7 +2,9 @@
  * A BPF map with codecs on its key and value: `get`/`set`/`delete` speak
  * TypeScript values, `setMany`/`getAll` use batch syscalls (falling back to
  * per-entry calls where the kernel has no batch support for the map type).
- * Per-CPU maps return one value per CPU from `getPerCpu`.
+ * Per-CPU maps return one value per CPU from `getPerCpu`. `onChange` runs
+ * after every write or delete (also one that failed part way), once per call:
+ * ps_path and ps_pin use it to advance ps_config.path_gen.
  */
 import { BpfError, type BpfMap } from '../loader/index.js';
 import type { Codec } from './codec.js';
@@ -10,12 +12,21 @@ import type { Codec } from './codec.js';
 const EINVAL = 22;
 const ENOTSUPP = 524; // kernel-internal "operation not supported" for batch ops on some map types
 
+export interface TypedMapOptions {
+  /** Called after every set/delete/setMany/deleteMany reached the kernel (even when it threw). */
+  onChange?: () => void;
+}
+
 export class TypedMap<K, V> {
+  private readonly onChange: (() => void) | undefined;
+
   constructor(
     readonly map: BpfMap,
     readonly key: Codec<K>,
     readonly value: Codec<V>,
+    o: TypedMapOptions = {},
   ) {
+    this.onChange = o.onChange;
     if (map.keySize !== key.size) throw new RangeError(`${map.name}: key is ${map.keySize} bytes, codec ${key.cName} is ${key.size}`);
     if (map.valueSize !== value.size) {
       throw new RangeError(`${map.name}: value is ${map.valueSize} bytes, codec ${value.cName} is ${value.size}`);
@@ -37,13 +48,25 @@ export class TypedMap<K, V> {
     return v === undefined ? undefined : this.map.perCpu(v).map((b) => this.value.decode(b));
   }
 
+  /** Run fn (a syscall that may change the map), then onChange, even if fn threw. */
+  private changing<R>(fn: () => R): R {
+    try {
+      return fn();
+    } finally {
+      this.onChange?.();
+    }
+  }
+
   /** Write one entry (per-CPU maps: the same value on every CPU). */
   set(k: K, v: V, flags = 0): void {
-    this.map.update(this.key.encode(k), this.encodeValue(v), flags);
+    const kb = this.key.encode(k);
+    const vb = this.encodeValue(v);
+    this.changing(() => this.map.update(kb, vb, flags));
   }
 
   delete(k: K): boolean {
-    return this.map.delete(this.key.encode(k));
+    const kb = this.key.encode(k);
+    return this.changing(() => this.map.delete(kb));
   }
 
   private encodeValue(v: V, out?: Buffer, off = 0): Buffer {
@@ -69,13 +92,15 @@ export class TypedMap<K, V> {
     } else {
       for (let i = 0; i < entries.length; i++) this.encodeValue(entries[i]![1], values, i * this.map.valueBytes);
     }
-    try {
-      return this.map.updateBatch(keys, values, flags);
-    } catch (e) {
-      if (!(e instanceof BpfError) || (e.errno !== EINVAL && e.errno !== ENOTSUPP)) throw e;
-      entries.forEach(([k, v]) => this.set(k, v, flags));
-      return entries.length;
-    }
+    return this.changing(() => {
+      try {
+        return this.map.updateBatch(keys, values, flags);
+      } catch (e) {
+        if (!(e instanceof BpfError) || (e.errno !== EINVAL && e.errno !== ENOTSUPP)) throw e;
+        entries.forEach(([k, v]) => this.map.update(this.key.encode(k), this.encodeValue(v), flags));
+        return entries.length;
+      }
+    });
   }
 
   /** Every entry, read with batch lookups (iteration where unsupported). */
@@ -111,6 +136,6 @@ export class TypedMap<K, V> {
   deleteMany(keys: readonly K[]): number {
     const kb = Buffer.alloc(keys.length * this.map.keySize);
     keys.forEach((k, i) => this.key.encode(k, kb, i * this.map.keySize));
-    return this.map.deleteBatch(kb);
+    return this.changing(() => this.map.deleteBatch(kb));
   }
 }

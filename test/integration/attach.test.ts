@@ -124,8 +124,9 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer attach / detach / path / ma
     expect(b.ingress?.program).toMatch(/^probe_steer/);
     expect(b.config.agentPort).toBe(15000); // kept
     expect(await tc('filter', 'show', 'dev', 'a0', 'ingress')).toMatch(new RegExp(`probe_steer.*id ${b.ingress!.filter.progId}`));
-    const c = JSON.parse(await ok('attach', '--iface', 'a0', '--no-ingress', '--json')) as AttachOut;
+    const c = JSON.parse(await ok('attach', '--iface', 'a0', '--no-ingress', '--no-flow-cache', '--json')) as AttachOut & { flowCache: boolean };
     expect(c.ingress).toBeUndefined();
+    expect(c.flowCache).toBe(false);
     expect(await tc('filter', 'show', 'dev', 'a0', 'ingress')).not.toContain('probe_steer');
     expect(await tc('filter', 'show', 'dev', 'a0', 'egress')).toMatch(new RegExp(`vxlan_sport.*id ${c.egress.filter.progId}`));
     const clash = await cli('attach', '--iface', 'a0', '--agent-port', '4789');
@@ -167,9 +168,18 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer attach / detach / path / ma
     await ok('detach', '--iface', 'a1');
     const stats = JSON.parse(await ok('maps', 'dump', 'stats', '--json')) as Record<string, number>;
     expect(Object.keys(stats)).toContain('no_entry');
-    const cfg = JSON.parse(await ok('maps', 'dump', 'config', '--json')) as { vxlanPort: number; hashSeed: number };
+    const config = async (): Promise<{ vxlanPort: number; hashSeed: number; pathGen: number }> =>
+      JSON.parse(await ok('maps', 'dump', 'config', '--json')) as { vxlanPort: number; hashSeed: number; pathGen: number };
+    const cfg = await config();
     expect(cfg.vxlanPort).toBe(4789);
     expect(cfg.hashSeed).not.toBe(0);
+    expect(cfg.pathGen).toBeGreaterThan(0); // attach starts a generation
+    // every table write advances path_gen, so vxlan_sport's flow cache cannot serve an older decision
+    await ok('path', 'set', PEER, '--base', '40000', '--nports', '4', '--healthy', '7');
+    expect((await config()).pathGen).toBe(cfg.pathGen + 1);
+    await ok('path', 'del', PEER);
+    expect((await config()).pathGen).toBe(cfg.pathGen + 2);
+    await ok('path', 'set', PEER, '--base', '40000', '--nports', '4', '--healthy', 'f');
     await ok('path', 'del', PEER);
     const missing = await cli('path', 'del', PEER);
     expect(missing.code).toBe(1);

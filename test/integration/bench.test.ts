@@ -10,9 +10,11 @@ const run = (...args: string[]): unknown => {
 };
 
 describe.runIf(canLoadBpf)('benchmarks (smoke)', () => {
-  it('bench dataplane prints {empty_ns, vxlan_sport_ns, vxlan_sport_stateful_ns, ratio}', () => {
+  it('bench dataplane prints {empty_ns, vxlan_sport_ns, vxlan_sport_stateful_ns, ratio, ratio_stateful, vxlan_sport_uncached_ns, ...}', () => {
     const r = run('dataplane', '--repeat', '20000', '--rounds', '1') as Record<string, number>;
-    for (const k of ['empty_ns', 'vxlan_sport_ns', 'vxlan_sport_stateful_ns', 'ratio']) expect(typeof r[k], k).toBe('number');
+    for (const k of ['empty_ns', 'vxlan_sport_ns', 'vxlan_sport_stateful_ns', 'ratio', 'ratio_stateful', 'vxlan_sport_uncached_ns', 'vxlan_sport_stateful_uncached_ns', 'ratio_uncached']) {
+      expect(typeof r[k], k).toBe('number');
+    }
     expect(r.vxlan_sport_ns).toBeGreaterThan(0);
     expect(r.repeat).toBe(20000);
   });

@@ -1,6 +1,7 @@
 /**
  * probe_steer in the kernel through BPF_PROG_TEST_RUN: every packet fixture
- * (test/fixtures/probe-steer-packets.ts), for both builds of the program.
+ * (test/fixtures/probe-steer-packets.ts), for both builds of the program, on
+ * a CHECKSUM_NONE and on a CHECKSUM_COMPLETE skb.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeArrivalTtl } from '../../src/maps/probe.js';
@@ -27,13 +28,15 @@ describe.runIf(canLoadBpf)('probe_steer through BPF_PROG_TEST_RUN', () => {
   });
   afterAll(() => sut?.close());
 
-  describe.each(PROGRAMS)('%s: packet fixtures', (prog) => {
+  // CHECKSUM_NONE is what a test run's skb is by default; with CHECKSUM_COMPLETE the
+  // kernel also fails the run (EBADMSG) unless skb->csum still sums the packet.
+  describe.each(PROGRAMS.flatMap((p) => [[p, 'NONE'] as const, [p, 'COMPLETE'] as const]))('%s, CHECKSUM_%s: packet fixtures', (prog, summed) => {
     const mine = PROBE_FIXTURES.filter((f) => !f.programs || f.programs.includes(prog));
     it.each(mine.map((f) => [f.description, f] as const))('%s', (_d, f) => {
       sut.reset({ ...PROBE_CONFIG, ...f.config });
       const input = buildUdp4(f.input);
       if (f.udpLen !== undefined) input.writeUInt16BE(f.udpLen, parseUdp4(input).l4 + 4);
-      const r = sut.run(prog, Buffer.from(input));
+      const r = sut.run(prog, Buffer.from(input), summed === 'COMPLETE');
       expect(r.retval).toBe(TC_ACT_OK);
       if (f.expectedOutput === 'unchanged') {
         expect(r.data.equals(input)).toBe(true);

@@ -21,8 +21,9 @@ export class ProbeUnderTest {
     this.config.set(0, config);
   }
 
-  run(prog: string, data: Buffer): TestRunResult {
-    return testRun(this.obj.program(prog).fd, { data });
+  /** complete: run the skb as CHECKSUM_COMPLETE (the kernel checks skb->csum against the packet afterwards). */
+  run(prog: string, data: Buffer, complete = false): TestRunResult {
+    return testRun(this.obj.program(prog).fd, { data, checksumComplete: complete });
   }
 
   stats(): StatCounts {

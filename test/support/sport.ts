@@ -1,13 +1,19 @@
 /**
  * vxlan_sport loaded for BPF_PROG_TEST_RUN (no interface, maps not pinned),
- * with typed maps and a __sk_buff context builder for the test runs.
+ * with typed maps and a __sk_buff context builder for the test runs. Writes
+ * to ps_path and ps_pin go through TypedMaps that advance path_gen, as every
+ * pathsteer API does (src/maps/path-gen.ts); `raw` gives the bare maps for
+ * tests that show what happens without that.
  */
-import { Btf, BpfObject, testRun, type TestRunResult } from '../../src/loader/index.js';
+import { Btf, BpfObject, testRun, type BpfMap, type TestRunResult } from '../../src/loader/index.js';
 import { ActivityCodec, combineActivity, type Activity } from '../../src/maps/activity.js';
 import { ConfigCodec, type PsConfig } from '../../src/maps/config.js';
+import { NO_FLOW_CACHE } from '../../src/maps/dataplane.js';
+import { EMPTY_FLOW_SLOT, FlowSlotCodec, pendingActivity, PS_FLOW_CACHE_SLOTS, type FlowSlot } from '../../src/maps/flow-cache.js';
 import { MapName } from '../../src/maps/names.generated.js';
 import { objectPath } from '../../src/maps/objects.js';
 import { PathEntryCodec, type PathEntry } from '../../src/maps/path-entry.js';
+import { PathGen } from '../../src/maps/path-gen.js';
 import { PinKeyCodec, PinValCodec, type PinKey, type PinVal } from '../../src/maps/pin.js';
 import { PeerCodec, U32Codec } from '../../src/maps/scalar.js';
 import { readStats, resetStats, type StatCounts } from '../../src/maps/stats.js';
@@ -33,15 +39,27 @@ export class SportUnderTest {
   readonly path: TypedMap<string, PathEntry>;
   readonly pin: TypedMap<PinKey, PinVal>;
   readonly activity: TypedMap<string, Activity>;
+  readonly flowCache: TypedMap<number, FlowSlot>;
+  readonly gen: PathGen;
 
-  /** Load both builds of the program, sharing one set of (unpinned) maps. */
-  constructor(config: PsConfig) {
-    this.obj = BpfObject.open(objectPath('vxlanSport')).load();
+  /** Load both builds of the program, sharing one set of (unpinned) maps; flowCache false loads them without the cache. */
+  constructor(config: PsConfig, o: { flowCache?: boolean } = {}) {
+    this.obj = BpfObject.open(objectPath('vxlanSport'));
+    this.obj.setGlobal(NO_FLOW_CACHE, o.flowCache === false ? 1 : 0);
+    this.obj.load();
+    this.gen = PathGen.open(this.obj.map(MapName.config), this.obj.map(MapName.stats));
+    const bump = (): void => this.gen.bump();
     this.config = new TypedMap(this.obj.map(MapName.config), U32Codec, ConfigCodec);
-    this.path = new TypedMap(this.obj.map(MapName.path), PeerCodec, PathEntryCodec);
-    this.pin = new TypedMap(this.obj.map(MapName.pin), PinKeyCodec, PinValCodec);
+    this.path = new TypedMap(this.obj.map(MapName.path), PeerCodec, PathEntryCodec, { onChange: bump });
+    this.pin = new TypedMap(this.obj.map(MapName.pin), PinKeyCodec, PinValCodec, { onChange: bump });
     this.activity = new TypedMap(this.obj.map(MapName.activity), PeerCodec, ActivityCodec);
+    this.flowCache = new TypedMap(this.obj.map(MapName.flowCache), U32Codec, FlowSlotCodec);
     this.config.set(0, config);
+  }
+
+  /** The bare maps (writes here do not advance path_gen). */
+  raw(name: typeof MapName.path | typeof MapName.pin): BpfMap {
+    return this.obj.map(name);
   }
 
   run(prog: string, data: Buffer, ctx?: { gsoSize?: number }): TestRunResult {
@@ -52,21 +70,26 @@ export class SportUnderTest {
     return readStats(this.obj.map(MapName.stats));
   }
 
-  /** Empty the path, pin and activity maps and zero the counters. */
+  /** Empty the path, pin and activity maps and the flow cache, and zero the counters. */
   reset(): void {
     for (const m of [this.path, this.pin, this.activity]) {
       const keys = [...m.map.keys()];
       for (const k of keys) m.map.delete(k);
     }
+    this.flowCache.setMany(Array.from({ length: PS_FLOW_CACHE_SLOTS }, (_, i) => [i, EMPTY_FLOW_SLOT] as const));
     resetStats(this.obj.map(MapName.stats));
   }
 
+  /** A peer's activity as user space sees it: ps_activity plus what cache slots have not flushed yet. */
   activityOf(peer: string): Activity | undefined {
-    const v = this.activity.getPerCpu(peer);
-    return v ? combineActivity(v) : undefined;
+    const flushed = this.activity.getPerCpu(peer);
+    const pending = pendingActivity(this.flowCache.getAll().flatMap(([, perCpu]) => perCpu)).get(peer);
+    const all = [...(flushed ?? []), ...(pending ? [pending] : [])];
+    return all.length ? combineActivity(all) : undefined;
   }
 
   close(): void {
+    this.gen.close();
     this.obj.close();
   }
 }

@@ -32,11 +32,23 @@ const pathEntryArb: fc.Arbitrary<PathEntry> = fc.record({
 
 /** A value generator per codec (C struct name). */
 const ARBS: Record<string, fc.Arbitrary<unknown>> = {
-  ps_config: fc.record({ vxlanPort: u16, genevePort: u16, agentPort: u16, flags: u16, hashSeed: u32 }),
+  ps_config: fc.record({ vxlanPort: u16, genevePort: u16, agentPort: u16, flags: u16, hashSeed: u32, pathGen: u32 }),
   ps_path_entry: pathEntryArb,
   ps_pin_key: fc.record({ peer: ipv4, flowHash: u32 }),
   ps_pin_val: fc.record({ idx: u8 }),
   ps_activity: fc.record({ lastSeenNs: u64, packets: u64, bytes: u64, portsInUse: u64 }),
+  ps_flow_slot: fc.record({
+    peer: ipv4,
+    flowHash: u32,
+    gen: u32,
+    sport: u16,
+    idx: u8,
+    outcome: u8,
+    flushedJiffies: u64,
+    flushedNs: u64,
+    pendingPackets: u64,
+    pendingBytes: u64,
+  }),
   ps_altpath_rule: fc.record({ dscp: u8, basisPoints: u16 }),
   ps_altpath: fc.record({
     seed: u32,

@@ -1,6 +1,6 @@
 /**
  * `pathsteer attach --iface IF [--tunnel-port 4789] [--geneve-port P]
- * [--agent-port 14789] [--no-ingress] [--json]`: load vxlan_sport onto IF's TC
+ * [--agent-port 14789] [--no-ingress] [--no-flow-cache] [--json]`: load vxlan_sport onto IF's TC
  * egress and probe_steer onto its TC ingress, sharing maps pinned under
  * /sys/fs/bpf/pathsteer/[ns/NETNS/]IF/. Attaching again swaps the programs in
  * place and keeps the tables. The filters stay after this command exits.
@@ -17,6 +17,7 @@ const Options = z.object({
   genevePort: zcli.int(0, 65535),
   agentPort: zcli.port().optional(),
   ingress: z.boolean(),
+  flowCache: z.boolean(),
   seed: zcli.int(0, 0xffff_ffff).optional(),
   variant: z.enum(['auto', 'precise', 'compat']),
   json: z.boolean().optional(),
@@ -31,6 +32,7 @@ export function registerAttach(program: Command, _ctx: CliContext): void {
     .option('--geneve-port <port>', 'Geneve destination port to steer, 0 = none', '0')
     .option('--agent-port <port>', 'UDP port of the agent probe socket; probe_steer delivers probes there (default: keep the current one, else 14789)')
     .option('--no-ingress', 'attach vxlan_sport only, without probe_steer on ingress (probes then reach the tunnel driver, which drops them)')
+    .option('--no-flow-cache', 'load vxlan_sport without its per-CPU flow cache (every packet takes the full table lookup)')
     .option('--seed <n>', 'flow-hash seed (default: keep the current one, else random)')
     .option('--variant <v>', 'program build: auto | precise (Linux >= 6.2) | compat', 'auto')
     .option('--json', 'print JSON')
@@ -44,6 +46,7 @@ export function registerAttach(program: Command, _ctx: CliContext): void {
           genevePort: o.genevePort,
           agentPort: o.agentPort,
           ingress: o.ingress,
+          flowCache: o.flowCache,
           seed: o.seed,
           variant: o.variant as Variant,
         });
