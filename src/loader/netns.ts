@@ -18,13 +18,20 @@ function nsId(path: string): string | undefined {
 }
 
 /**
- * Compare the inode of /proc/self/ns/net with PID 1's (the initial namespace)
- * and with every /run/netns/* bind mount.
+ * The inode the kernel gives the initial network namespace (PROC_NET_INIT_INO,
+ * include/linux/proc_ns.h); recognises it where PID 1's namespace cannot be
+ * read (containers and sandboxes that hide /proc/1/ns).
+ */
+export const PROC_NET_INIT_INO = 0xeffffff9;
+
+/**
+ * Compare the inode of /proc/self/ns/net with the initial namespace's (its
+ * fixed inode, or PID 1's) and with every /run/netns/* bind mount.
  */
 export function currentNetns(netnsDir = '/run/netns'): NetnsIdentity {
   const self = nsId('/proc/self/ns/net');
   if (!self) return { kind: 'init' };
-  if (nsId('/proc/1/ns/net') === self) return { kind: 'init' };
+  if (nsId('/proc/1/ns/net') === self || Number(self.split(':')[1]) === PROC_NET_INIT_INO) return { kind: 'init' };
   let names: string[] = [];
   try {
     names = readdirSync(netnsDir).sort();
