@@ -6,6 +6,7 @@ import type { RegisterCommand } from '../command.js';
 import { registerAgent } from './agent.js';
 import { registerAttach } from './attach.js';
 import { registerBench } from './bench.js';
+import { registerDemo } from './demo.js';
 import { registerDetach } from './detach.js';
 import { registerDoctor } from './doctor.js';
 import { registerGateway } from './gateway.js';
@@ -18,6 +19,7 @@ export const commands: RegisterCommand[] = [
   registerAgent,
   registerAttach,
   registerBench,
+  registerDemo,
   registerDetach,
   registerDoctor,
   registerGateway,
