@@ -268,7 +268,7 @@ export class Agent {
     const now = this.now();
     const cpu = this.cpu();
     this.metrics.cpu.set(Math.round(cpu));
-    const level = this.backoff.sample(cpu, this.prober.probeRatePps);
+    const level = this.cfg.cpuBackoff ? this.backoff.sample(cpu, this.prober.probeRatePps) : 0;
     this.metrics.backoff.set(level);
     for (const s of this.prober.sessions.values()) {
       this.prober.scheduler.setMultiplier(s.peer, this.backoff.multiplier(s.interRegion));

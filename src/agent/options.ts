@@ -44,6 +44,8 @@ export const AgentConfigSchema = z
       .string()
       .regex(/^[^:]*:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464')
       .optional(),
+    /** Back off the probe rate when the host CPU is busy (ZooRoute §4.2). @default true */
+    cpuBackoff: z.boolean().default(true),
     /** Keep filters and pinned maps when the agent stops (fail-static across restarts). @default false */
     keepPins: z.boolean().default(false),
   })

@@ -26,7 +26,7 @@ import {
   type TelemetryMessage,
 } from '../protocol/index.js';
 import type { AgentMetrics } from './metrics.js';
-import { ResponderBuckets } from './rate-control.js';
+import { ResponderBuckets, type TokenBucketOptions } from './rate-control.js';
 import { SUPPORTED_MODES } from './prober.js';
 import { selectPort } from './select-port.js';
 import type { Datagram, Transport } from './transport.js';
@@ -55,11 +55,13 @@ export interface ResponderOptions {
   allow: Cidr[];
   /** Negotiation sessions expire after this long without a request (ms). @default 300000 */
   sessionTtlMs: number;
+  /** Per-source token bucket. @default 2000 tokens/s, 4000 max */
+  bucket?: TokenBucketOptions;
 }
 
 export class Responder {
   private readonly sessions = new Map<string, { version: number; lastSeen: number }>();
-  readonly buckets = new ResponderBuckets();
+  readonly buckets: ResponderBuckets;
 
   constructor(
     private readonly transport: Transport,
@@ -70,7 +72,9 @@ export class Responder {
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
     private readonly opts: ResponderOptions,
-  ) {}
+  ) {
+    this.buckets = new ResponderBuckets(opts.bucket);
+  }
 
   /** The return port for a request that came on `probedPort` from `peer`. */
   returnPort(peer: string, req: NegotiationMessage | TelemetryMessage): number {

@@ -35,8 +35,13 @@ function flagsToConfig(raw: Record<string, unknown>): Record<string, unknown> {
     ['allow', 'allow', (v) => v],
     ['metrics', 'metrics', (v) => v],
     ['keepPins', 'keepPins', (v) => v],
+    // commander defaults a --no- flag to true: only an explicit --no-cpu-backoff overrides the file
+    ['cpuBackoff', 'cpuBackoff', (v) => (v === false ? false : undefined)],
   ];
-  for (const [flag, key, conv] of map) if (raw[flag] !== undefined) out[key] = conv(raw[flag]);
+  for (const [flag, key, conv] of map) {
+    const v = raw[flag] === undefined ? undefined : conv(raw[flag]);
+    if (v !== undefined) out[key] = v;
+  }
   return out;
 }
 
@@ -93,6 +98,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     .option('--allow <CIDR>', 'answer probes only from this prefix (repeatable)', collect)
     .option('--metrics <host:port>', 'serve Prometheus metrics here')
     .option('--keep-pins', 'keep filters and pinned maps on exit (fail-static)')
+    .option('--no-cpu-backoff', 'never slow probing down for host CPU load')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const cfg = agentConfig(raw);

@@ -6,6 +6,7 @@ import { registerBenchGatewayMemory } from './gateway-memory.js';
 import { registerBenchGatewayUpdates } from './gateway-updates.js';
 import { registerBenchMaps } from './maps.js';
 import { registerBenchMaxmin } from './maxmin.js';
+import { registerBenchProbes } from './probes.js';
 import { registerBenchRanker } from './ranker.js';
 
 export const benchCommands: RegisterCommand[] = [
@@ -15,5 +16,6 @@ export const benchCommands: RegisterCommand[] = [
   registerBenchGatewayUpdates,
   registerBenchMaps,
   registerBenchMaxmin,
+  registerBenchProbes,
   registerBenchRanker,
 ];
