@@ -248,7 +248,7 @@ export interface UpdateExperimentOptions {
   pcieRate?: number;
   /** Measured runs of the packet path (after the warm-up); the median (and the minimum) is reported. @default 5 */
   runs?: number;
-  /** Unmeasured runs first, so the measured ones run compiled code. @default 2 */
+  /** Unmeasured runs first, so the measured ones run compiled code (about six runs until the times settle here). @default 8 */
   warmup?: number;
   /**
    * Order of the update records: by peer address (the control plane walking its
@@ -349,7 +349,7 @@ export function updateExperiment(o: UpdateExperimentOptions = {}): UpdateResult 
   const m = o.m ?? 8;
   const rate = o.pcieRate ?? DEFAULT_PCIE_RATE;
   const runs = o.runs ?? 5;
-  const warmup = o.warmup ?? 2;
+  const warmup = o.warmup ?? 8;
   const order = o.order ?? 'address';
   const perPacket = o.perPacket ?? 90;
   const gbps = o.recircGbps ?? 100;

@@ -390,7 +390,7 @@ describe('experiments and the built-in example (small)', () => {
   });
 
   it('update experiment: PCIe transactions per peer and identical tables through both channels', () => {
-    const u = updateExperiment({ peers: 900, runs: 1, naiveSample: 50 });
+    const u = updateExperiment({ peers: 900, runs: 1, warmup: 1, naiveSample: 50 });
     expect(u.pbm).toMatchObject({ pcie_transactions: 900, passes: 900, packets: 10, tables_equal: true });
     expect(u.hi).toMatchObject({ pcie_transactions: 3600, passes: 900, tables_equal: true });
     expect(u.naive.transactions_per_peer).toBe(32);
