@@ -118,7 +118,7 @@ export class Table {
   private readonly exactOnly: boolean;
   /** Exact fields' bits all fit a JS number: keys are numbers, not strings. */
   private readonly numericKey: boolean;
-  /** One exact field of at most 32 bits: keys are int32 (small integers to V8, the fast Map path). */
+  /** One exact field of at most 32 bits: keys are int32, looked up in index32 (the Map keeps insertion order for dump). */
   private readonly int32Key: boolean;
   private readonly exactIdx: number[];
   private readonly otherIdx: number[];
@@ -128,6 +128,7 @@ export class Table {
   /** int32Key tables: the data plane's index (key -> handle) and the entries by handle. */
   private readonly index32: ExactIndex32 | undefined;
   private readonly byHandle: Array<Installed | undefined> = [];
+  /** def.counters, read on every apply. */
   private readonly counters: boolean;
   private readonly buckets = new Map<number | string, Installed[]>();
   private readonly byId = new Map<string, Installed>();

@@ -79,10 +79,10 @@ function bit(lo: number, hi: number, i: number): number {
 }
 
 /**
- * r mod d for a uint32 r and 1 <= d <= 64, exactly `r % d` (the quotient of
- * two integers below 2^53 rounds to within 2^-20 of itself, less than the 1/d
- * an integer quotient is away from the next one, so floor() is exact) without
- * the floating-point remainder `%` turns into for r above 2^31.
+ * r mod d for a uint32 r and 1 <= d <= 64, exactly `r % d`, without the x87
+ * remainder `%` compiles to for r above 2^31: r / d is off by less than 2^-21
+ * after rounding, while a quotient that is not an integer is at least 1/d from
+ * the next one, so floor() is exact.
  */
 function modSmall(r: number, d: number): number {
   return r - Math.floor(r / d) * d;
@@ -155,7 +155,7 @@ function groupLayout(np: number, m: number): GroupLayout {
 /**
  * New slot values for a peer from its bitmap (two 32-bit halves) and current
  * slots. Exported for tests; the table and the data-plane pass both use it
- * (per pass: no allocation, no closures, integer arithmetic only).
+ * (per pass: no allocation, no closures, no per-bit scan when M <= 31).
  */
 export function hiFill(peer: number, lo: number, hi: number, np: number, m: number, current: ArrayLike<number>, out: number[] = []): number[] {
   const G = np / m;
