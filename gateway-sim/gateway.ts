@@ -19,7 +19,7 @@ import { TU_F_END, MsgType, OFF, PS_HEADER_SIZE, PS_TABLE_UPDATE_RECORD_SIZE, RE
 import { UpdateRejectedError } from './p4/errors.js';
 import { CPU_PORT, Pipeline, type PassContext, type Program, type SimResult } from './p4/pipeline.js';
 import { TOFINO1, type PlacedObject, type ResourceReport, type Target } from './p4/resources.js';
-import { checksumReplace16, innerFlowHash, IPPROTO_UDP, u16, u32, VXLAN_PORT, w16 } from './packet.js';
+import { checksumReplace16, innerFlowHash, IPPROTO_UDP, u16, u32, UDP_HEADER_SIZE, VXLAN_PORT, w16 } from './packet.js';
 import { HiPathTable } from './path/hi.js';
 import { NaivePathTable } from './path/naive.js';
 import { PbmPathTable } from './path/pbm.js';
@@ -58,10 +58,56 @@ export interface GatewayStats {
   toCpu: number;
 }
 
+// Layout numbers the per-pass path uses, as module constants (checked against src/protocol below).
+const RECORD = 16; // PS_TABLE_UPDATE_RECORD_SIZE
+const REC_PEER = 0;
+const REC_BASE = 4;
+const REC_NPORTS = 6;
+const REC_FLAGS = 7;
+const OFF_DATA_LENGTH = 8; // OFF.dataLength
+const UDP_PS_HEADERS = 36; // UDP_HEADER_SIZE + PS_HEADER_SIZE
+if (
+  RECORD !== PS_TABLE_UPDATE_RECORD_SIZE ||
+  REC_PEER !== REC_OFF.peer ||
+  REC_BASE !== REC_OFF.base ||
+  REC_NPORTS !== REC_OFF.nports ||
+  REC_FLAGS !== REC_OFF.flags ||
+  OFF_DATA_LENGTH !== OFF.dataLength ||
+  UDP_PS_HEADERS !== UDP_HEADER_SIZE + PS_HEADER_SIZE
+) {
+  throw new Error('gateway-sim: table-update layout constants disagree with src/protocol');
+}
+
+/** Bridged metadata of a table-update packet across its passes. */
 interface UpdateWalk {
   records: number;
   applied: number;
   seq: number;
+  /** The packet's buffer as 32-bit words (little-endian host, 4-byte aligned buffer): the deparser's word path. */
+  words: Uint32Array | undefined;
+}
+
+/**
+ * The gateway as the pipeline's Program. A class, not an object literal with
+ * closures: every gateway's pipeline then calls the same `pass` function, which
+ * the compiler inlines into the pass loop, and a recirculated table update
+ * goes straight to its pass.
+ */
+class GatewayProgram implements Program {
+  constructor(
+    readonly name: string,
+    private readonly gw: Gateway,
+  ) {}
+
+  objects(): PlacedObject[] {
+    return [...this.gw.stateful.objects(), ...this.gw.path.objects()];
+  }
+
+  pass(ctx: PassContext): void {
+    const walk = ctx.meta.update as UpdateWalk | undefined;
+    if (walk !== undefined) this.gw.updatePass(ctx, walk);
+    else this.gw.pass(ctx);
+  }
 }
 
 export class Gateway {
@@ -85,12 +131,7 @@ export class Gateway {
           : new NaivePathTable({ np, basePort, capacity });
     const vips = opts.vips ?? 16;
     this.stateful = new StatefulPathTable({ np, basePort, capacity: vips, entries: opts.vipEntries ?? vips * np });
-    const program: Program = {
-      name: `gateway-${scheme}`,
-      objects: (): PlacedObject[] => [...this.stateful.objects(), ...this.path.objects()],
-      pass: (ctx) => this.pass(ctx),
-    };
-    this.pipeline = new Pipeline(program, { target: opts.target ?? TOFINO1, maxPasses: opts.maxPasses ?? 256 });
+    this.pipeline = new Pipeline(new GatewayProgram(`gateway-${scheme}`, this), { target: opts.target ?? TOFINO1, maxPasses: opts.maxPasses ?? 256 });
   }
 
   get resources(): ResourceReport {
@@ -120,9 +161,15 @@ export class Gateway {
   // -------------------------------------------------------------------------
   // the program
 
-  private pass(ctx: PassContext): void {
+  /** The first pass of a packet (GatewayProgram.pass; recirculated table updates go to updatePass). */
+  pass(ctx: PassContext): void {
     const walk = ctx.meta.update as UpdateWalk | undefined;
     if (walk) return this.updatePass(ctx, walk);
+    // only update packets recirculate here, so a first pass has the packet at offset 0; make sure of it
+    if (ctx.off !== 0 || ctx.len !== ctx.pkt.length) {
+      ctx.pkt = ctx.pkt.subarray(ctx.off, ctx.off + ctx.len);
+      ctx.off = 0;
+    }
     const p = ctx.pkt;
     const forward = (reason: string): void => {
       ctx.verdict = 'forward';
@@ -177,10 +224,6 @@ export class Gateway {
     forward(`outer source port ${old} -> ${c.port}`);
   }
 
-  private recordTable(r: RecordHead): PathTable {
-    return r.flags & PS_F_STATEFUL || this.stateful.has(r.peer) ? this.stateful : this.path;
-  }
-
   private startUpdate(ctx: PassContext, pl: number, plen: number): void {
     const p = ctx.pkt;
     if (ctx.ingressPort !== CPU_PORT) {
@@ -192,48 +235,111 @@ export class Gateway {
       // the whole packet is checked before any record is applied: a bad one changes nothing
       n = validateTableUpdate(p, pl, plen);
       const head: RecordHead = { peer: 0, base: 0, nports: 0, flags: 0 };
-      for (let i = 0, at = pl + PS_HEADER_SIZE; i < n; i++, at += PS_TABLE_UPDATE_RECORD_SIZE) {
-        head.peer = u32(p, at + REC_OFF.peer);
-        head.base = u16(p, at + REC_OFF.base);
-        head.nports = p[at + REC_OFF.nports]!;
-        head.flags = p[at + REC_OFF.flags]! & ~TU_F_END;
-        const why = this.recordTable(head).checkRecord(head);
-        if (why) throw new UpdateRejectedError(why, i);
+      const stateful = this.stateful;
+      const path = this.path;
+      for (let i = 0, at = pl + PS_HEADER_SIZE; i < n; i++, at += RECORD) {
+        head.peer = u32(p, at + REC_PEER);
+        head.base = u16(p, at + REC_BASE);
+        head.nports = p[at + REC_NPORTS]!;
+        head.flags = p[at + REC_FLAGS]! & ~TU_F_END;
+        // a peer is in at most one of the two tables (apply() moves it): ask the path table first, and
+        // the stateful one only about a record the path table refuses (to name the reason)
+        let why = head.flags & PS_F_STATEFUL ? stateful.checkRecord(head) : path.checkRecord(head);
+        if (why !== undefined && stateful.has(head.peer)) why = stateful.checkRecord(head);
+        if (why !== undefined) throw new UpdateRejectedError(why, i);
       }
     } catch (e) {
       this.stats.updatesRejected++;
       throw e;
     }
     this.stats.updatePackets++;
-    const walk: UpdateWalk = { records: n, applied: 0, seq: u32(p, pl + OFF.seq) };
+    const words = LITTLE_ENDIAN && (p.byteOffset & 3) === 0 ? new Uint32Array(p.buffer, p.byteOffset, p.length >>> 2) : undefined;
+    const walk: UpdateWalk = { records: n, applied: 0, seq: u32(p, pl + OFF.seq), words };
     ctx.meta.update = walk;
     this.updatePass(ctx, walk);
   }
 
-  /** One pass of a checked update packet: apply its first record, then strip it and recirculate, or stop at the end flag. */
-  private updatePass(ctx: PassContext, walk: UpdateWalk): void {
+  /**
+   * One pass of a checked update packet at pkt[off, off + len): apply its first
+   * record, then deparse without it and recirculate, or stop at the end flag.
+   * The deparser emits the IPv4, UDP and pathsteer headers (lengths and IPv4
+   * checksum updated, RFC 1624; UDP checksum 0, allowed over IPv4) right in
+   * front of the next record: the recirculated packet is the RECORD bytes
+   * shorter packet at pkt[off + RECORD, off + len), and nothing else is copied.
+   */
+  /** @internal (GatewayProgram.pass) */
+  updatePass(ctx: PassContext, walk: UpdateWalk): void {
     const p = ctx.pkt;
-    const ihl = (p[0]! & 0x0f) * 4;
-    const pl = ihl + 8;
-    const at = pl + PS_HEADER_SIZE;
+    const off = ctx.off;
+    const ihl = (p[off]! & 0x0f) << 2;
+    const at = off + ihl + UDP_PS_HEADERS;
     this.path.applyRecord(p, at);
     walk.applied++;
     this.stats.updateRecords++;
-    if (p[at + REC_OFF.flags]! & TU_F_END) {
+    if (p[at + REC_FLAGS]! & TU_F_END) {
       ctx.verdict = 'drop';
       ctx.reason = `table update applied: ${walk.applied} record(s) in ${ctx.pass} pass(es)`;
       return;
     }
-    // deparse without the processed record: move the headers over it, fix the lengths
-    p.copyWithin(PS_TABLE_UPDATE_RECORD_SIZE, 0, at);
-    const q = p.subarray(PS_TABLE_UPDATE_RECORD_SIZE);
-    const R = PS_TABLE_UPDATE_RECORD_SIZE;
-    const total = u16(q, 2);
-    w16(q, 2, total - R);
-    w16(q, 10, checksumReplace16(u16(q, 10), total, total - R));
-    w16(q, ihl + 4, u16(q, ihl + 4) - R);
-    w16(q, ihl + 6, 0);
-    w16(q, pl + OFF.dataLength, u16(q, pl + OFF.dataLength) - R);
-    ctx.recirculate = q;
+    const words = walk.words;
+    if (words !== undefined && ihl === 20) {
+      // the common case: a word at a time, the fields updated on the way (whole-word stores only, which the next pass reads back fast)
+      deparse56(words, off >>> 2);
+    } else {
+      // headers [off, at) -> [off + RECORD, at + RECORD), over the applied record; then the fields
+      p.copyWithin(off + RECORD, off, at);
+      const q = off + RECORD;
+      const total = u16(p, q + 2);
+      w16(p, q + 2, total - RECORD);
+      w16(p, q + 10, checksumReplace16(u16(p, q + 10), total, total - RECORD));
+      const udp = q + ihl;
+      w16(p, udp + 4, u16(p, udp + 4) - RECORD);
+      w16(p, udp + 6, 0);
+      const dl = udp + UDP_HEADER_SIZE + OFF_DATA_LENGTH;
+      w16(p, dl, u16(p, dl) - RECORD);
+    }
+    const q = off + RECORD;
+    ctx.off = q;
+    ctx.len -= RECORD;
+    ctx.recirculate = true;
   }
+}
+
+/** Whether Uint32Array elements are little-endian here (the word path of the deparser needs to know). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The two bytes of a 16-bit value swapped (a big-endian field in a little-endian word, and back). */
+function swap16(v: number): number {
+  return ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
+}
+
+/**
+ * Deparse a table-update packet without its first record when its headers are
+ * IPv4 without options (20) + UDP (8) + pathsteer (28) = 56 bytes = 14 words at
+ * word w of a little-endian word view: each header word moves one record (4
+ * words) later, last first (the ranges overlap), and the words holding IPv4
+ * total length and checksum (RFC 1624), UDP length and checksum (0) and the
+ * data length get their new values as they move.
+ */
+function deparse56(a: Uint32Array, w: number): void {
+  const w0 = a[w]!; // version/ihl, tos, total length
+  const w2 = a[w + 2]!; // ttl, protocol, header checksum
+  const w6 = a[w + 6]!; // UDP length, UDP checksum
+  const w9 = a[w + 9]!; // data length, tx sport
+  const total = swap16(w0 >>> 16);
+  const check = checksumReplace16(swap16(w2 >>> 16), total, total - RECORD);
+  a[w + 17] = a[w + 13]!;
+  a[w + 16] = a[w + 12]!;
+  a[w + 15] = a[w + 11]!;
+  a[w + 14] = a[w + 10]!;
+  a[w + 13] = (w9 & 0xffff0000) | swap16(swap16(w9 & 0xffff) - RECORD);
+  a[w + 12] = a[w + 8]!;
+  a[w + 11] = a[w + 7]!;
+  a[w + 10] = swap16(swap16(w6 & 0xffff) - RECORD);
+  a[w + 9] = a[w + 5]!;
+  a[w + 8] = a[w + 4]!;
+  a[w + 7] = a[w + 3]!;
+  a[w + 6] = (w2 & 0xffff) | (swap16(check) << 16);
+  a[w + 5] = a[w + 1]!;
+  a[w + 4] = (w0 & 0xffff) | (swap16(total - RECORD) << 16);
 }

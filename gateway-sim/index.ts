@@ -1,6 +1,7 @@
 /** gateway-sim: a userspace model of a Tofino gateway's path tables and their update channels. */
 export * from './p4/errors.js';
 export * from './p4/table.js';
+export * from './p4/exact-index.js';
 export * from './p4/register.js';
 export * from './p4/resources.js';
 export * from './p4/pipeline.js';

@@ -188,13 +188,22 @@ export function innerFlowHash(buf: Buffer, off: number, end: number): number {
 }
 
 // Raw big-endian accessors for the per-pass hot path (no argument checks: callers stay in bounds).
+// The index is taken as an int32 (`| 0`) so compiled callers index with integer arithmetic.
 export function u16(b: Uint8Array, i: number): number {
-  return (b[i]! << 8) | b[i + 1]!;
+  const j = i | 0;
+  return (b[j]! << 8) | b[j + 1]!;
 }
 export function u32(b: Uint8Array, i: number): number {
-  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+  const j = i | 0;
+  return ((b[j]! << 24) | (b[j + 1]! << 16) | (b[j + 2]! << 8) | b[j + 3]!) >>> 0;
+}
+/** Big-endian 32 bits as a signed int32 (stays an integer in compiled code; keys of exact tables take int32). */
+export function i32(b: Uint8Array, i: number): number {
+  const j = i | 0;
+  return (b[j]! << 24) | (b[j + 1]! << 16) | (b[j + 2]! << 8) | b[j + 3]!;
 }
 export function w16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
+  const j = i | 0;
+  b[j] = v >>> 8;
+  b[j + 1] = v;
 }

@@ -16,8 +16,15 @@ export const CPU_PORT = 64;
 
 /** State of one pass; the program fills verdict/output or asks to recirculate. */
 export interface PassContext {
-  /** The packet as this pass sees it (the pipeline's own copy; the program may rewrite it). */
+  /**
+   * The buffer holding the packet this pass sees, at pkt[off, off + len): the
+   * pipeline's own copy, which the program may rewrite.
+   */
   pkt: Buffer;
+  /** Where the packet starts in `pkt` (0 on the first pass). */
+  off: number;
+  /** The packet's length in bytes. */
+  len: number;
   /** 1 for the first pass. */
   pass: number;
   ingressPort: number;
@@ -27,8 +34,13 @@ export interface PassContext {
   output?: Buffer;
   reason?: string;
   error?: ProtocolError | GatewaySimError;
-  /** Set to re-inject this packet for another pass. */
-  recirculate?: Buffer;
+  /**
+   * Set to re-inject a packet for another pass: a new buffer, or `true` for
+   * pkt[off, off + len) as the program left it (a deparser that emits fewer
+   * bytes than it parsed moves `off` and `len`; the bytes there must be the
+   * whole packet the next pass parses).
+   */
+  recirculate?: Buffer | true;
 }
 
 export interface SimResult {
@@ -84,28 +96,39 @@ export class Pipeline {
    */
   simulate(pkt: Uint8Array, opts: { ingressPort?: number; trace?: (pass: number, pkt: Buffer) => void } = {}): SimResult {
     this.stats.packets++;
-    const ctx: PassContext = { pkt: Buffer.from(pkt), pass: 0, ingressPort: opts.ingressPort ?? 0, meta: {} };
+    const own = Buffer.from(pkt);
+    const ctx: PassContext = { pkt: own, off: 0, len: own.length, pass: 0, ingressPort: opts.ingressPort ?? 0, meta: {} };
+    const program = this.program;
+    const trace = opts.trace;
     for (;;) {
       ctx.pass++;
       this.stats.passes++;
       ctx.verdict = undefined;
       ctx.recirculate = undefined;
-      opts.trace?.(ctx.pass, Buffer.from(ctx.pkt));
+      if (trace) trace(ctx.pass, Buffer.from(ctx.pkt.subarray(ctx.off, ctx.off + ctx.len)));
       try {
-        this.program.pass(ctx);
+        program.pass(ctx);
       } catch (e) {
         if (!(e instanceof ProtocolError || e instanceof GatewaySimError)) throw e;
         ctx.verdict = 'drop';
         ctx.error = e;
         ctx.reason = e.message;
       }
-      if (ctx.recirculate && !ctx.verdict) {
+      // (read through a widened type: the program set it, which control-flow narrowing cannot see)
+      const next = ctx.recirculate as PassContext['recirculate'];
+      if (next && !ctx.verdict) {
         if (ctx.pass >= this.maxPasses) {
           ctx.verdict = 'drop';
           ctx.reason = `recirculation limit of ${this.maxPasses} passes reached`;
         } else {
           this.stats.recirculations++;
-          ctx.pkt = ctx.recirculate;
+          if (next !== true) {
+            ctx.pkt = next;
+            ctx.off = 0;
+            ctx.len = next.length;
+          } else if (ctx.off < 0 || ctx.len < 0 || ctx.off + ctx.len > ctx.pkt.length) {
+            throw new GatewaySimError(`program ${program.name} recirculated bytes [${ctx.off}, ${ctx.off + ctx.len}) outside its ${ctx.pkt.length}-byte buffer`);
+          }
           continue;
         }
       }

@@ -4,6 +4,11 @@
  * cell per transaction. Widths are those Tofino-1 register cells have: 1, 8,
  * 16, 32, and 64 (a pair of 32). `direct` registers are indexed by an exact
  * table's entry handle (TNA DirectRegister).
+ *
+ * Cells live in typed arrays the data plane may use directly (`cells`, and
+ * `cellsHi` for the upper half of a 64-bit cell), as a stateful ALU does: a
+ * program writing them there masks the value to the cell width (`mask`), the
+ * way a register action's result is truncated to its cell.
  */
 import { RegisterError } from './errors.js';
 
@@ -22,8 +27,12 @@ export class RegisterArray {
   readonly width: number;
   readonly size: number;
   readonly direct: string | undefined;
-  private readonly small: Uint32Array | undefined;
-  private readonly wide: BigUint64Array | undefined;
+  /** The cells (width ≤ 32), or the low 32 bits of each 64-bit cell. */
+  readonly cells: Uint32Array;
+  /** The high 32 bits of each 64-bit cell; undefined for narrower registers. */
+  readonly cellsHi: Uint32Array | undefined;
+  /** All ones in a cell's width (the low half's for a 64-bit register). */
+  readonly mask: number;
   private readonly max: bigint;
 
   constructor(def: RegisterDef) {
@@ -36,8 +45,9 @@ export class RegisterArray {
     this.size = def.size;
     this.direct = def.direct;
     this.max = (1n << BigInt(def.width)) - 1n;
-    if (def.width <= 32) this.small = new Uint32Array(def.size);
-    else this.wide = new BigUint64Array(def.size);
+    this.mask = def.width >= 32 ? 0xffff_ffff : 2 ** def.width - 1;
+    this.cells = new Uint32Array(def.size);
+    this.cellsHi = def.width > 32 ? new Uint32Array(def.size) : undefined;
   }
 
   get def(): RegisterDef {
@@ -50,38 +60,39 @@ export class RegisterArray {
 
   read(i: number): bigint {
     this.check(i);
-    return this.small ? BigInt(this.small[i]!) : this.wide![i]!;
+    const lo = BigInt(this.cells[i]!);
+    return this.cellsHi ? (BigInt(this.cellsHi[i]!) << 32n) | lo : lo;
   }
 
   write(i: number, v: bigint): void {
     this.check(i);
     if (typeof v !== 'bigint' || v < 0n || v > this.max) throw new RegisterError(this.name, `value ${String(v)} does not fit ${this.width} bits`);
-    if (this.small) this.small[i] = Number(v);
-    else this.wide![i] = v;
+    this.cells[i] = Number(v & 0xffff_ffffn);
+    if (this.cellsHi) this.cellsHi[i] = Number(v >> 32n);
   }
 
-  /** Cells of at most 32 bits, as numbers (the hot path). */
+  /** Cells of at most 32 bits, as numbers. */
   readNumber(i: number): number {
-    if (!this.small) throw new RegisterError(this.name, `readNumber on a ${this.width}-bit register; use read()`);
+    if (this.cellsHi) throw new RegisterError(this.name, `readNumber on a ${this.width}-bit register; use read()`);
     this.check(i);
-    return this.small[i]!;
+    return this.cells[i]!;
   }
 
   writeNumber(i: number, v: number): void {
-    if (!this.small) throw new RegisterError(this.name, `writeNumber on a ${this.width}-bit register; use write()`);
+    if (this.cellsHi) throw new RegisterError(this.name, `writeNumber on a ${this.width}-bit register; use write()`);
     this.check(i);
-    if (!Number.isInteger(v) || v < 0 || v > Number(this.max)) throw new RegisterError(this.name, `value ${v} does not fit ${this.width} bits`);
-    this.small[i] = v;
+    if (!Number.isInteger(v) || v < 0 || v > this.mask) throw new RegisterError(this.name, `value ${v} does not fit ${this.width} bits`);
+    this.cells[i] = v;
   }
 
   reset(i: number): void {
     this.check(i);
-    if (this.small) this.small[i] = 0;
-    else this.wide![i] = 0n;
+    this.cells[i] = 0;
+    if (this.cellsHi) this.cellsHi[i] = 0;
   }
 
   clear(): void {
-    this.small?.fill(0);
-    this.wide?.fill(0n);
+    this.cells.fill(0);
+    this.cellsHi?.fill(0);
   }
 }

@@ -15,6 +15,7 @@
  *   range low > high, values wider than the field: INVALID_ARGUMENT.
  */
 import { DuplicateEntryError, EntryNotFoundError, GatewaySimError, InvalidEntryError, TableFullError } from './errors.js';
+import { ExactIndex32 } from './exact-index.js';
 import type { RegisterArray } from './register.js';
 
 export type MatchKind = 'exact' | 'ternary' | 'lpm' | 'range';
@@ -117,13 +118,18 @@ export class Table {
   private readonly exactOnly: boolean;
   /** Exact fields' bits all fit a JS number: keys are numbers, not strings. */
   private readonly numericKey: boolean;
-  /** One exact field of at most 32 bits: keys are int32 (small integers to V8, the fast Map path). */
+  /** One exact field of at most 32 bits: keys are int32, looked up in index32 (the Map keeps insertion order for dump). */
   private readonly int32Key: boolean;
   private readonly exactIdx: number[];
   private readonly otherIdx: number[];
   private readonly lpmOnly: boolean;
   /** exact-only: key -> entry; otherwise: exact part -> candidate list in match order. */
   private readonly exact = new Map<number | string, Installed>();
+  /** int32Key tables: the data plane's index (key -> handle) and the entries by handle. */
+  private readonly index32: ExactIndex32 | undefined;
+  private readonly byHandle: Array<Installed | undefined> = [];
+  /** def.counters, read on every apply. */
+  private readonly counters: boolean;
   private readonly buckets = new Map<number | string, Installed[]>();
   private readonly byId = new Map<string, Installed>();
   private readonly free: number[] = [];
@@ -151,6 +157,8 @@ export class Table {
     this.exactOnly = this.otherIdx.length === 0;
     this.numericKey = this.exactIdx.reduce((s, i) => s + def.key[i]!.bits, 0) <= 52;
     this.int32Key = def.key.length === 1 && def.key[0]!.match === 'exact' && def.key[0]!.bits <= 32;
+    this.index32 = this.int32Key ? new ExactIndex32() : undefined;
+    this.counters = def.counters ?? false;
     this.needsPriority = def.key.some((k) => k.match === 'ternary' || k.match === 'range');
     this.lpmOnly = !this.exactOnly && !this.needsPriority;
     const d = def.defaultAction ?? { action: 'NoAction' };
@@ -189,8 +197,13 @@ export class Table {
     const ent = new Installed(handle, id, fields, priority, this.seq++, e.action, params);
     this.byId.set(id, ent);
     const ek = this.exactKeyOfFields(fields);
-    if (this.exactOnly) this.exact.set(ek, ent);
-    else {
+    if (this.exactOnly) {
+      this.exact.set(ek, ent);
+      if (this.index32) {
+        this.index32.set(ek as number, handle);
+        this.byHandle[handle] = ent;
+      }
+    } else {
       let list = this.buckets.get(ek);
       if (!list) this.buckets.set(ek, (list = []));
       // keep candidates in match order: priority desc (or prefix length desc), then insertion
@@ -234,8 +247,13 @@ export class Table {
     if (!ent) throw new EntryNotFoundError(this.name);
     this.byId.delete(id);
     const ek = this.exactKeyOfFields(fields);
-    if (this.exactOnly) this.exact.delete(ek);
-    else {
+    if (this.exactOnly) {
+      this.exact.delete(ek);
+      if (this.index32) {
+        this.index32.delete(ek as number);
+        this.byHandle[ent.handle] = undefined;
+      }
+    } else {
       const list = this.buckets.get(ek)!;
       list.splice(list.indexOf(ent), 1);
       if (list.length === 0) this.buckets.delete(ek);
@@ -272,6 +290,8 @@ export class Table {
 
   clear(): void {
     this.exact.clear();
+    this.index32?.clear();
+    this.byHandle.length = 0;
     this.buckets.clear();
     this.byId.clear();
     this.free.length = 0;
@@ -284,7 +304,7 @@ export class Table {
   /** Match without side effects. Key values in field order. */
   lookup(key: readonly Value[]): ActionRef {
     if (this.exactOnly) {
-      if (this.int32Key && key.length === 1) return this.exact.get(Number(key[0]) | 0) ?? this.defaultRef;
+      if (this.index32 && key.length === 1) return this.lookup1(Number(key[0]));
       return this.exact.get(this.exactKeyOfValues(key)) ?? this.defaultRef;
     }
     const list = this.buckets.get(this.exactKeyOfValues(key));
@@ -307,8 +327,42 @@ export class Table {
 
   /** lookup() of a table keyed by one exact field of at most 32 bits, without building a key array (the hot path). */
   lookup1(v: number): ActionRef {
-    if (!this.int32Key) return this.lookup([v]);
-    return this.exact.get(v | 0) ?? this.defaultRef;
+    if (!this.index32) return this.lookup([v]);
+    const h = this.index32.get(v);
+    return h < 0 ? this.defaultRef : this.byHandle[h]!;
+  }
+
+  /** lookup1() as an entry handle, -1 on a miss: whether a key is installed, without touching the entry. */
+  lookupHandle1(v: number): number {
+    if (!this.index32) {
+      const r = this.lookup([v]);
+      return r.hit ? r.handle : -1;
+    }
+    return this.index32.get(v);
+  }
+
+  /**
+   * The per-pass form of apply1() for a table keyed by one exact field of at most
+   * 32 bits: the hit entry's handle (what its direct registers are indexed by),
+   * or -1 on a miss; counts like apply(). No object is returned or allocated.
+   */
+  applyHandle1(v: number, bytes = 0): number {
+    if (!this.index32) {
+      const r = this.apply([v], bytes);
+      return r.hit ? r.handle : -1;
+    }
+    const h = this.index32.get(v);
+    if (this.counters) {
+      if (h >= 0) {
+        const e = this.byHandle[h]!;
+        e.packets++;
+        e.bytes += bytes;
+      } else {
+        this.defaultCounter.packets++;
+        this.defaultCounter.bytes += bytes;
+      }
+    }
+    return h;
   }
 
   /** P4 `table.apply()`: match, count (packets, `bytes`), return the action to run. */
@@ -322,7 +376,7 @@ export class Table {
   }
 
   private hitCount(r: ActionRef, bytes: number): ActionRef {
-    if (this.def.counters) {
+    if (this.counters) {
       if (r.hit) {
         (r as Installed).packets++;
         (r as Installed).bytes += bytes;

@@ -26,13 +26,16 @@ import { UpdateRejectedError } from '../p4/errors.js';
 import { RegisterArray } from '../p4/register.js';
 import type { PlacedObject, Target } from '../p4/resources.js';
 import { Table } from '../p4/table.js';
-import { u32 } from '../packet.js';
+import { i32 } from '../packet.js';
 import {
   bitString,
   checkRecordWindow,
   checkWindow,
   ipv4,
   memoryOf,
+  REC_BITMAP_HI,
+  REC_BITMAP_LO,
+  REC_PEER,
   type MemoryReport,
   type PathTable,
   type PeerState,
@@ -64,59 +67,167 @@ function mix32(x: number): number {
   return x >>> 0;
 }
 
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
+}
+
+/** Bit i (0..63) of the bitmap held as two int32 halves. */
+function bit(lo: number, hi: number, i: number): number {
+  return (i < 32 ? lo >>> i : hi >>> (i - 32)) & 1;
+}
+
+/**
+ * r mod d for a uint32 r and 1 <= d <= 64, exactly `r % d`, without the x87
+ * remainder `%` compiles to for r above 2^31: r / d is off by less than 2^-21
+ * after rounding, while a quotient that is not an integer is at least 1/d from
+ * the next one, so floor() is exact.
+ */
+function modSmall(r: number, d: number): number {
+  return r - Math.floor(r / d) * d;
+}
+
+/** SELECT[v * 8 + n]: the position of the n-th (from 0) set bit of the byte v; POPCOUNT8[v]: its set bits. */
+const SELECT = new Uint8Array(256 * 8);
+const POPCOUNT8 = new Uint8Array(256);
+for (let v = 0; v < 256; v++) {
+  for (let j = 0; j < 8; j++) if ((v >> j) & 1) SELECT[v * 8 + POPCOUNT8[v]!++] = j;
+}
+
+/** The position of the n-th (from 0) set bit of x, n < popcount(x): a table lookup per byte, no per-bit branches. */
+function selectBit(x: number, n: number): number {
+  for (let base = 0; ; base += 8, x >>>= 8) {
+    const b = x & 0xff;
+    const c = POPCOUNT8[b]!;
+    if (n < c) return base + SELECT[(b << 3) | n]!;
+    n -= c;
+  }
+}
+
+/** The index of the n-th (from 0) set bit of the 64-bit (lo, hi) among bits below np; -1 if none. */
+function nthSetBit(lo: number, hi: number, np: number, n: number): number {
+  for (let i = 0; i < np; i++) if (bit(lo, hi, i) && n-- === 0) return i;
+  return -1;
+}
+
+/**
+ * How a window of np ports splits into G = np/m groups, as lookup tables: port
+ * i = g + kG goes to bit g*m + k of a "packed" 64-bit value (two int32 halves),
+ * so group g's ports are m consecutive bits there. For every byte position b
+ * of the bitmap and byte value v, lo/hi[b * 256 + v] hold the packed bits that
+ * byte contributes: packing a bitmap is one lookup per byte.
+ */
+interface GroupLayout {
+  np: number;
+  m: number;
+  lo: Int32Array;
+  hi: Int32Array;
+}
+
+const layouts = new Map<number, GroupLayout>();
+let lastLayout: GroupLayout | undefined;
+
+function groupLayout(np: number, m: number): GroupLayout {
+  if (lastLayout !== undefined && lastLayout.np === np && lastLayout.m === m) return lastLayout;
+  let l = layouts.get(np * 128 + m);
+  if (!l) {
+    const G = np / m;
+    const bytes = Math.ceil(np / 8);
+    l = { np, m, lo: new Int32Array(bytes * 256), hi: new Int32Array(bytes * 256) };
+    for (let b = 0; b < bytes; b++) {
+      for (let v = 0; v < 256; v++) {
+        for (let j = 0; j < 8; j++) {
+          const i = 8 * b + j;
+          if (!((v >> j) & 1) || i >= np) continue;
+          const at = (i % G) * m + Math.floor(i / G);
+          if (at < 32) l.lo[b * 256 + v]! |= 1 << at;
+          else l.hi[b * 256 + v]! |= 1 << (at - 32);
+        }
+      }
+    }
+    layouts.set(np * 128 + m, l);
+  }
+  lastLayout = l;
+  return l;
+}
+
 /**
  * New slot values for a peer from its bitmap (two 32-bit halves) and current
- * slots. Exported for tests; the table and the data-plane pass both use it.
+ * slots. Exported for tests; the table and the data-plane pass both use it
+ * (per pass: no allocation, no closures, no per-bit scan when M <= 31).
  */
 export function hiFill(peer: number, lo: number, hi: number, np: number, m: number, current: ArrayLike<number>, out: number[] = []): number[] {
   const G = np / m;
-  const up = (i: number): boolean => ((i < 32 ? lo >>> i : hi >>> (i - 32)) & 1) === 1;
-  let anyUp = false;
-  for (let i = 0; i < np && !anyUp; i++) anyUp = up(i);
+  const gPow2 = (G & (G - 1)) === 0; // then i % G = i & (G - 1)
   const seed = mix32(peer ^ mix32(lo ^ mix32(hi)));
-  for (let g = 0; g < G; g++) {
-    if (!anyUp) {
-      out[g] = HI_NONE;
-      continue;
+  // only bits below np are ports
+  let ulo = lo | 0;
+  let uhi = hi | 0;
+  if (np < 32) {
+    ulo &= (1 << np) - 1;
+    uhi = 0;
+  } else if (np === 32) uhi = 0;
+  else if (np < 64) uhi &= (1 << (np - 32)) - 1;
+  if ((ulo | uhi) === 0) {
+    for (let g = 0; g < G; g++) out[g] = HI_NONE;
+    return out;
+  }
+  // groups of at most 31 ports: each group's available ports as the bits of one int32 (bit k = port g + kG)
+  const packed = m <= 31;
+  let plo = 0;
+  let phi = 0;
+  if (packed) {
+    const t = groupLayout(np, m);
+    const bytes = (np + 7) >>> 3;
+    for (let b = 0; b < bytes; b++) {
+      const v = (b < 4 ? ulo >>> (8 * b) : uhi >>> (8 * b - 32)) & 0xff;
+      plo |= t.lo[b * 256 + v]!;
+      phi |= t.hi[b * 256 + v]!;
     }
+  }
+  const all = packed ? (1 << m) - 1 : 0;
+  let total = -1; // available ports, counted when rule 3 needs them
+  for (let g = 0; g < G; g++) {
+    let gm = 0;
     let good = 0;
-    for (let k = 0; k < m; k++) if (up(g + k * G)) good++;
+    if (packed) {
+      const at = g * m;
+      gm = (at >= 32 ? phi >>> (at - 32) : at + m <= 32 ? plo >>> at : (plo >>> at) | (phi << (32 - at))) & all;
+      good = popcount32(gm);
+    } else for (let i = g; i < np; i += G) good += bit(ulo, uhi, i);
     if (good === m) {
       out[g] = HI_EMPTY; // rule 1
       continue;
     }
     const cur = current[g]!;
     const curIdx = cur !== HI_EMPTY && cur !== HI_NONE ? cur - 1 : -1;
-    const r = mix32(seed + g);
+    const r = mix32((seed + g) | 0);
     if (good > 0) {
       // rule 2: an available port of the same group
-      if (curIdx >= 0 && curIdx < np && curIdx % G === g && up(curIdx)) {
+      if (curIdx >= 0 && curIdx < np && (gPow2 ? curIdx & (G - 1) : curIdx % G) === g && bit(ulo, uhi, curIdx)) {
         out[g] = cur;
         continue;
       }
-      let pick = r % good;
-      for (let k = 0; k < m; k++) {
-        const i = g + k * G;
-        if (up(i) && pick-- === 0) {
+      let pick = modSmall(r, good);
+      if (packed) {
+        out[g] = g + selectBit(gm, pick) * G + 1;
+        continue;
+      }
+      for (let i = g; i < np; i += G) {
+        if (bit(ulo, uhi, i) && pick-- === 0) {
           out[g] = i + 1;
           break;
         }
       }
     } else {
       // rule 3: an available port of another group
-      if (curIdx >= 0 && curIdx < np && up(curIdx)) {
+      if (curIdx >= 0 && curIdx < np && bit(ulo, uhi, curIdx)) {
         out[g] = cur;
         continue;
       }
-      let total = 0;
-      for (let i = 0; i < np; i++) if (up(i)) total++;
-      let pick = r % total;
-      for (let i = 0; i < np; i++) {
-        if (up(i) && pick-- === 0) {
-          out[g] = i + 1;
-          break;
-        }
-      }
+      if (total < 0) total = popcount32(ulo) + popcount32(uhi);
+      out[g] = nthSetBit(ulo, uhi, np, modSmall(r, total)) + 1;
     }
   }
   return out;
@@ -133,8 +244,10 @@ export class HiPathTable implements PathTable {
   readonly capacity: number;
   readonly peerTable: Table;
   readonly slots: RegisterArray[];
-  private readonly cur: number[] = [];
-  private readonly next: number[] = [];
+  /** The slot registers' cells, for the per-pass path. */
+  private readonly slotCells: Uint32Array[];
+  private readonly cur: number[];
+  private readonly next: number[];
 
   constructor(o: HiOptions) {
     this.np = o.np ?? 32;
@@ -157,6 +270,9 @@ export class HiPathTable implements PathTable {
       this.peerTable.attach(r);
       return r;
     });
+    this.slotCells = this.slots.map((r) => r.cells);
+    this.cur = new Array<number>(this.groups).fill(0);
+    this.next = new Array<number>(this.groups).fill(0);
   }
 
   objects(): PlacedObject[] {
@@ -164,7 +280,7 @@ export class HiPathTable implements PathTable {
   }
 
   has(peer: number): boolean {
-    return this.peerTable.lookup1(peer).hit;
+    return this.peerTable.lookupHandle1(peer) >= 0;
   }
 
   *peers(): IterableIterator<number> {
@@ -216,12 +332,18 @@ export class HiPathTable implements PathTable {
     return checkRecordWindow(r, this.np, this.basePort);
   }
 
+  /** One pass: hit hi_peer, read the G slot registers, fill, write them back (a miss runs NoAction). */
   applyRecord(b: Buffer, at: number): void {
-    const peer = u32(b, at);
-    const handle = this.peerTable.lookup1(peer).handle;
-    this.load(handle);
-    hiFill(peer, u32(b, at + 12), u32(b, at + 8), this.np, this.m, this.cur, this.next);
-    for (let g = 0; g < this.groups; g++) this.slots[g]!.writeNumber(handle, this.next[g]!);
+    const peer = i32(b, at + REC_PEER);
+    const h = this.peerTable.applyHandle1(peer);
+    if (h < 0) return;
+    const cells = this.slotCells;
+    const cur = this.cur;
+    const next = this.next;
+    const G = this.groups;
+    for (let g = 0; g < G; g++) cur[g] = cells[g]![h]!;
+    hiFill(peer, i32(b, at + REC_BITMAP_LO), i32(b, at + REC_BITMAP_HI), this.np, this.m, cur, next);
+    for (let g = 0; g < G; g++) cells[g]![h] = next[g]! & 0xff;
   }
 
   /** Raw slot values of a peer (tests). */

@@ -17,7 +17,7 @@ import { UpdateRejectedError } from '../p4/errors.js';
 import { RegisterArray } from '../p4/register.js';
 import type { PlacedObject, Target } from '../p4/resources.js';
 import { Table } from '../p4/table.js';
-import { u32 } from '../packet.js';
+import { i32 } from '../packet.js';
 import {
   bitString,
   cellWidth,
@@ -26,6 +26,9 @@ import {
   indexBits,
   ipv4,
   memoryOf,
+  REC_BITMAP_HI,
+  REC_BITMAP_LO,
+  REC_PEER,
   type MemoryReport,
   type PathTable,
   type PeerState,
@@ -52,6 +55,10 @@ export class PbmPathTable implements PathTable {
   readonly bitmaps: RegisterArray;
   readonly priority: Table;
   private readonly narrow: boolean;
+  /** pbm_bitmap's cells (low halves when Np > 32) and high halves, for the per-pass path. */
+  private readonly cells: Uint32Array;
+  private readonly cellsHi: Uint32Array | undefined;
+  private readonly cellMask: number;
 
   constructor(o: PbmOptions) {
     this.np = o.np ?? 64;
@@ -67,6 +74,9 @@ export class PbmPathTable implements PathTable {
     });
     this.bitmaps = new RegisterArray({ name: 'pbm_bitmap', width: cellWidth(this.np), size: o.capacity, direct: 'pbm_peer' });
     this.peerTable.attach(this.bitmaps);
+    this.cells = this.bitmaps.cells;
+    this.cellsHi = this.bitmaps.cellsHi;
+    this.cellMask = this.bitmaps.mask | 0; // as an int32 (-1: all 32 bits), so the per-pass AND stays integer
     const ib = indexBits(this.np);
     this.priority = new Table({
       name: 'pbm_priority',
@@ -97,7 +107,7 @@ export class PbmPathTable implements PathTable {
   }
 
   has(peer: number): boolean {
-    return this.peerTable.lookup1(peer).hit;
+    return this.peerTable.lookupHandle1(peer) >= 0;
   }
 
   *peers(): IterableIterator<number> {
@@ -137,10 +147,13 @@ export class PbmPathTable implements PathTable {
     return checkRecordWindow(r, this.np, this.basePort);
   }
 
+  /** One pass: hit pbm_peer, write its bitmap register (a miss runs NoAction). */
   applyRecord(b: Buffer, at: number): void {
-    const e = this.peerTable.lookup1(u32(b, at));
-    if (this.narrow) this.bitmaps.writeNumber(e.handle, u32(b, at + 12));
-    else this.bitmaps.write(e.handle, b.readBigUInt64BE(at + 8));
+    const h = this.peerTable.applyHandle1(i32(b, at + REC_PEER));
+    if (h < 0) return;
+    this.cells[h] = i32(b, at + REC_BITMAP_LO) & this.cellMask;
+    const hi = this.cellsHi;
+    if (hi !== undefined) hi[h] = i32(b, at + REC_BITMAP_HI);
   }
 
   view(peer: number): Record<string, unknown> | undefined {

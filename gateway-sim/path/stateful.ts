@@ -89,7 +89,7 @@ export class StatefulPathTable implements PathTable {
   }
 
   has(peer: number): boolean {
-    return this.peerTable.lookup1(peer).hit;
+    return this.peerTable.lookupHandle1(peer) >= 0;
   }
 
   *peers(): IterableIterator<number> {

@@ -5,7 +5,22 @@
  * table-update record (one pipeline pass), and its memory.
  */
 import { estimate, type PlacedObject, type Target, TOFINO1, type Usage } from '../p4/resources.js';
+import { REC_OFF } from '../../src/protocol/constants.js';
 import { UpdateRejectedError } from '../p4/errors.js';
+
+/**
+ * Table-update record offsets for the per-pass path, as plain numbers. (Reading
+ * REC_OFF's properties there would do: but V8 shares the hidden class of every
+ * {peer, base, ...} object literal, and a peer address above 2^31 in any of
+ * them turns REC_OFF.peer into a double, and the pass's index arithmetic with it.)
+ */
+export const REC_PEER = 0;
+/** High and low 32 bits of the u64 bitmap. */
+export const REC_BITMAP_HI = 8;
+export const REC_BITMAP_LO = 12;
+if (REC_PEER !== REC_OFF.peer || REC_BITMAP_HI !== REC_OFF.bitmap || REC_BITMAP_LO !== REC_OFF.bitmap + 4) {
+  throw new Error('gateway-sim: record offsets disagree with src/protocol');
+}
 
 export type Scheme = 'naive' | 'pbm' | 'hi' | 'stateful';
 

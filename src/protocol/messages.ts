@@ -275,25 +275,50 @@ function encodeReflecting(m: NegotiationMessage | TelemetryMessage, buf: Uint8Ar
 // ---------------------------------------------------------------------------
 // table update records
 
-/** Check one record already on the wire (raw flags, END included). */
-function checkRecordAt(b: Buffer, at: number, i: number, last: boolean): void {
+/** Why the record at `at` (raw flags, END included) is malformed; thrown as InvalidFieldError. */
+function badRecord(b: Buffer, at: number, i: number, last: boolean): InvalidFieldError {
   const nports = b[at + REC_OFF.nports]!;
   if (nports < 1 || nports > PS_MAX_WINDOW_PORTS) {
-    throw new InvalidFieldError(`records[${i}].nports`, `${nports} is not in 1..${PS_MAX_WINDOW_PORTS}`);
+    return new InvalidFieldError(`records[${i}].nports`, `${nports} is not in 1..${PS_MAX_WINDOW_PORTS}`);
   }
   const flags = b[at + REC_OFF.flags]!;
-  if (flags & ~TU_F_KNOWN) throw new InvalidFieldError(`records[${i}].flags`, `unknown flag bits 0x${flags.toString(16)}`);
+  if (flags & ~TU_F_KNOWN) return new InvalidFieldError(`records[${i}].flags`, `unknown flag bits 0x${flags.toString(16)}`);
   const end = (flags & TU_F_END) !== 0;
-  if (end && !last) throw new InvalidFieldError(`records[${i}].flags`, 'end flag before the last record');
-  if (!end && last) throw new InvalidFieldError(`records[${i}].flags`, 'last record lacks the end flag');
-  if (nports < 64) {
-    // bits at or above nports must be clear; compare the two 32-bit halves (no BigInt here: hot path)
-    const o = at + REC_OFF.bitmap;
-    const hi = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-    const lo = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
-    const bad = nports >= 32 ? hi >>> (nports - 32) !== 0 : hi !== 0 || lo >>> nports !== 0;
-    if (bad) throw new InvalidFieldError(`records[${i}].bitmap`, `bits set at or above nports ${nports}`);
-  }
+  if (end && !last) return new InvalidFieldError(`records[${i}].flags`, 'end flag before the last record');
+  if (!end && last) return new InvalidFieldError(`records[${i}].flags`, 'last record lacks the end flag');
+  return new InvalidFieldError(`records[${i}].bitmap`, `bits set at or above nports ${nports}`);
+}
+
+// Record layout as plain numbers for the per-record loops (equal to REC_OFF / TU_F_* / PS_MAX_WINDOW_PORTS).
+// (V8 shares hidden classes between object literals with the same keys, so REC_OFF.peer can end up a double
+// when any {peer, base, ...} object held a peer above 2^31; offsets computed from it would be doubles too.)
+const R_PEER = 0;
+const R_BASE = 4;
+const R_NPORTS = 6;
+const R_FLAGS = 7;
+const R_BITMAP = 8;
+const F_END = 0x80;
+const F_UNKNOWN = 0x78; // ~TU_F_KNOWN & 0xff
+const MAX_PORTS = 64;
+if (R_PEER !== REC_OFF.peer || R_BASE !== REC_OFF.base || R_NPORTS !== REC_OFF.nports || R_FLAGS !== REC_OFF.flags || R_BITMAP !== REC_OFF.bitmap || F_END !== TU_F_END || F_UNKNOWN !== (~TU_F_KNOWN & 0xff) || MAX_PORTS !== PS_MAX_WINDOW_PORTS) {
+  throw new Error('protocol: record layout constants disagree');
+}
+
+/**
+ * True when the record at `at` is well formed: nports in 1..64, known flag bits
+ * only, the end flag exactly on the last record, no bitmap bit at or above
+ * nports (the two 32-bit halves compared: no BigInt on this per-record path).
+ */
+function recordOk(b: Buffer, at: number, last: boolean): boolean {
+  const nports = b[at + R_NPORTS]!;
+  const flags = b[at + R_FLAGS]!;
+  if (nports < 1 || nports > MAX_PORTS || (flags & F_UNKNOWN) !== 0 || ((flags & F_END) !== 0) !== last) return false;
+  if (nports === MAX_PORTS) return true;
+  const o = at + R_BITMAP;
+  const hi = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+  if (nports >= 32) return hi >>> (nports - 32) === 0;
+  const lo = (b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!;
+  return hi === 0 && lo >>> nports === 0;
 }
 
 /**
@@ -316,7 +341,9 @@ function checkRecords(b: Buffer, off: number, dataLength: number): number {
   const n = body / PS_TABLE_UPDATE_RECORD_SIZE;
   if (n === 0) throw new InvalidFieldError('records', 'a table update carries at least one record');
   if (n > PS_MAX_TABLE_UPDATE_RECORDS) throw new OversizedPacketError(n, PS_MAX_TABLE_UPDATE_RECORDS, 'record batch');
-  for (let i = 0; i < n; i++) checkRecordAt(b, off + PS_HEADER_SIZE + i * PS_TABLE_UPDATE_RECORD_SIZE, i, i === n - 1);
+  for (let i = 0, at = off + PS_HEADER_SIZE; i < n; i++, at += PS_TABLE_UPDATE_RECORD_SIZE) {
+    if (!recordOk(b, at, i === n - 1)) throw badRecord(b, at, i, i === n - 1);
+  }
   return n;
 }
 
@@ -385,12 +412,18 @@ function encodeTableUpdateInto(m: TableUpdateMessage, buf: Uint8Array | undefine
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let at = off + PS_HEADER_SIZE;
   for (let i = 0; i < recs.length; i++, at += PS_TABLE_UPDATE_RECORD_SIZE) {
+    // byte stores (a Uint8Array store keeps the low 8 bits): no DataView call per field
     const r = recs[i]!;
-    dv.setUint32(at + REC_OFF.peer, r.peer);
-    dv.setUint16(at + REC_OFF.base, r.base);
-    b[at + REC_OFF.nports] = r.nports;
-    b[at + REC_OFF.flags] = r.flags | (i === recs.length - 1 ? TU_F_END : 0);
-    dv.setBigUint64(at + REC_OFF.bitmap, r.bitmap);
+    const peer = r.peer;
+    b[at + R_PEER] = peer >>> 24;
+    b[at + R_PEER + 1] = peer >>> 16;
+    b[at + R_PEER + 2] = peer >>> 8;
+    b[at + R_PEER + 3] = peer;
+    b[at + R_BASE] = r.base >>> 8;
+    b[at + R_BASE + 1] = r.base;
+    b[at + R_NPORTS] = r.nports;
+    b[at + R_FLAGS] = r.flags | (i === recs.length - 1 ? F_END : 0);
+    dv.setBigUint64(at + R_BITMAP, r.bitmap);
   }
   return b;
 }

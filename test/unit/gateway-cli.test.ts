@@ -35,11 +35,20 @@ describe('pathsteer gateway', () => {
       ['gateway', 'bench', 'updates'],
       ['bench', 'gateway-updates'],
     ]) {
-      const j = run(...args, '--peers', '1000', '--ports', '32', '--runs', '1', '--json') as { pcie_s: number; packet_s: number; speedup: number; pbm: { passes: number } };
+      const j = run(...args, '--peers', '1000', '--ports', '32', '--runs', '1', '--warmup', '0', '--json') as {
+        pcie_s: number;
+        packet_s: number;
+        encode_s: number;
+        speedup: number;
+        serial_speedup: number;
+        pbm: { passes: number; tables_equal: boolean };
+      };
       expect(j.pcie_s).toBeCloseTo(0.1, 10);
       expect(j.packet_s).toBeGreaterThan(0);
+      expect(j.encode_s).toBeGreaterThan(0);
       expect(j.speedup).toBeGreaterThan(1);
-      expect(j.pbm.passes).toBe(1000);
+      expect(j.serial_speedup).toBeGreaterThan(0);
+      expect(j.pbm).toMatchObject({ passes: 1000, tables_equal: true });
     }
   });
 
@@ -50,6 +59,9 @@ describe('pathsteer gateway', () => {
     const b = spawnSync('node', [CLI, 'gateway', 'bench', 'updates', '--m', '5'], { encoding: 'utf8' });
     expect(b.status).toBe(2);
     expect(b.stderr).toContain('--m 5 must divide');
+    const d = spawnSync('node', [CLI, 'gateway', 'bench', 'updates', '--order', 'sideways'], { encoding: 'utf8' });
+    expect(d.status).toBe(2);
+    expect(d.stderr).toContain('--order');
     const c = spawnSync('node', [CLI, 'gateway', 'bench', 'memory', '--populations', '10,x'], { encoding: 'utf8' });
     expect(c.status).toBe(2);
     expect(c.stderr).toContain('--populations');

@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DuplicateEntryError,
   EntryNotFoundError,
+  ExactIndex32,
   estimate,
   fit,
   GatewaySimError,
@@ -183,6 +185,74 @@ describe('gateway-sim tables: ternary, range, lpm, priorities, defaults, counter
   });
 });
 
+describe('gateway-sim tables: the int32 exact-match index', () => {
+  // keys from a few neighbourhoods (same 8-key group, same hash home, high bits only) so probe runs collide and wrap
+  const key = fc.oneof(
+    fc.integer({ min: 0, max: 40 }),
+    fc.integer({ min: 0, max: 40 }).map((i) => (0xc6120000 + i) | 0),
+    fc.integer({ min: 0, max: 15 }).map((i) => (i << 28) | 5),
+    fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
+  );
+  const op = fc.oneof(
+    { arbitrary: fc.record({ op: fc.constant('set' as const), key, handle: fc.integer({ min: 0, max: 1000 }) }), weight: 12 },
+    { arbitrary: fc.record({ op: fc.constant('delete' as const), key }), weight: 6 },
+    { arbitrary: fc.record({ op: fc.constant('clear' as const) }), weight: 1 },
+  );
+
+  it('agrees with a Map through inserts, replacements, deletions (backward shift), growth and clear', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const ix = new ExactIndex32();
+        const model = new Map<number, number>();
+        for (const o of ops) {
+          if (o.op === 'set') {
+            ix.set(o.key, o.handle);
+            model.set(o.key, o.handle);
+          } else if (o.op === 'delete') expect(ix.delete(o.key)).toBe(model.delete(o.key));
+          else {
+            ix.clear();
+            model.clear();
+          }
+          expect(ix.size).toBe(model.size);
+        }
+        for (const [k, h] of model) expect(ix.get(k)).toBe(h);
+        for (const o of ops) if (o.op !== 'clear' && !model.has(o.key)) expect(ix.get(o.key)).toBe(-1);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('takes keys as int32 (an unsigned IPv4 address and its int32 form are the same key)', () => {
+    const ix = new ExactIndex32();
+    ix.set(0xc6120001, 7);
+    expect(ix.get(0xc6120001 | 0)).toBe(7);
+    expect(ix.get(0xc6120001)).toBe(7);
+    expect(() => ix.set(1, -1)).toThrow(RangeError);
+  });
+
+  it('a table keyed by one 32-bit field answers lookupHandle1/applyHandle1 like lookup/apply, counting hits and misses', () => {
+    const t = new Table({ name: 'peers', key: [{ name: 'peer', bits: 32, match: 'exact' }], actions: [{ name: 'a' }], size: 64, counters: true });
+    const peers = Array.from({ length: 40 }, (_, i) => 0xc6120000 + i * 3);
+    for (const p of peers) t.insert({ match: { peer: { exact: p } }, action: 'a' });
+    t.delete({ match: { peer: { exact: peers[5]! } } });
+    for (const [i, p] of peers.entries()) {
+      const want = i === 5 ? -1 : t.lookup([p]).handle;
+      expect(t.lookupHandle1(p)).toBe(want);
+      expect(t.applyHandle1(p, 100)).toBe(want);
+      expect(t.lookup1(p).handle).toBe(want);
+    }
+    expect(t.counter({ match: { peer: { exact: peers[0]! } } })).toEqual({ packets: 1, bytes: 100 });
+    expect(t.missCounter).toEqual({ packets: 1, bytes: 100 });
+    // a table that is not keyed by one 32-bit field takes the general path
+    const wide = new Table({ name: 'w', key: [{ name: 'k', bits: 40, match: 'exact' }], actions: [{ name: 'a' }], size: 2 });
+    const h = wide.insert({ match: { k: { exact: 2 ** 33 } }, action: 'a' }).handle;
+    expect(wide.lookupHandle1(2 ** 33)).toBe(h);
+    expect(wide.applyHandle1(5)).toBe(-1);
+    t.clear();
+    expect(t.lookupHandle1(peers[0]!)).toBe(-1);
+  });
+});
+
 describe('gateway-sim registers', () => {
   it('have Tofino cell widths, bounds-checked indices and values', () => {
     expect(() => new RegisterArray({ name: 'r', width: 12, size: 4 })).toThrow(RegisterError);
@@ -195,6 +265,21 @@ describe('gateway-sim registers', () => {
     expect(() => s.writeNumber(0, 256)).toThrow(RegisterError);
     s.writeNumber(1, 255);
     expect(s.read(1)).toBe(255n);
+  });
+
+  it('expose their cells to the data plane: low halves in cells, high halves of 64-bit cells in cellsHi', () => {
+    const r = new RegisterArray({ name: 'r', width: 64, size: 2 });
+    r.write(1, 0x1234_5678_9abc_def0n);
+    expect([r.cells[1], r.cellsHi![1]]).toEqual([0x9abc_def0, 0x1234_5678]);
+    r.cells[0] = 0xffff_ffff;
+    r.cellsHi![0] = 1;
+    expect(r.read(0)).toBe(0x1_ffff_ffffn);
+    const n = new RegisterArray({ name: 'n', width: 16, size: 1 });
+    expect(n.cellsHi).toBeUndefined();
+    expect(n.mask).toBe(0xffff);
+    expect(new RegisterArray({ name: 'w', width: 32, size: 1 }).mask).toBe(0xffff_ffff);
+    n.cells[0] = 0xbeef & n.mask;
+    expect(n.readNumber(0)).toBe(0xbeef);
   });
 
   it('a direct register is reset when its table reuses an entry handle', () => {
@@ -305,6 +390,46 @@ describe('gateway-sim pipeline', () => {
     expect(stuck).toMatchObject({ verdict: 'drop', passes: 10 });
     expect(stuck.reason).toMatch(/recirculation limit/);
     expect(p.stats).toMatchObject({ packets: 2, passes: 14, drops: 1 });
+  });
+
+  it('recirculates in place: the program moves off/len and the next pass sees pkt[off, off + len)', () => {
+    const seen: number[][] = [];
+    const program: Program = {
+      name: 'strip',
+      objects: () => [],
+      pass(ctx) {
+        seen.push([...ctx.pkt.subarray(ctx.off, ctx.off + ctx.len)]);
+        if (ctx.len === 1) {
+          ctx.verdict = 'forward';
+          ctx.output = ctx.pkt.subarray(ctx.off, ctx.off + ctx.len);
+          return;
+        }
+        // strip the byte after the 1-byte header: the header moves over it
+        ctx.pkt[ctx.off + 1] = ctx.pkt[ctx.off]!;
+        ctx.off += 1;
+        ctx.len -= 1;
+        ctx.recirculate = true;
+      },
+    };
+    const traced: number[][] = [];
+    const r = new Pipeline(program).simulate(Buffer.from([9, 1, 2, 3]), { trace: (_p, pkt) => traced.push([...pkt]) });
+    expect(r).toMatchObject({ verdict: 'forward', passes: 4 });
+    expect(seen).toEqual([
+      [9, 1, 2, 3],
+      [9, 2, 3],
+      [9, 3],
+      [9],
+    ]);
+    expect(traced).toEqual(seen);
+    const bad: Program = {
+      name: 'bad',
+      objects: () => [],
+      pass(ctx) {
+        ctx.len += 1;
+        ctx.recirculate = true;
+      },
+    };
+    expect(() => new Pipeline(bad).simulate(Buffer.alloc(2))).toThrow(/outside its 2-byte buffer/);
   });
 
   it('a pass without a verdict drops; a typed error drops with the error; a bug propagates', () => {

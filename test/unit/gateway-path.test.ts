@@ -244,6 +244,61 @@ describe('HI fill rules (ZooRoute §5.1, Fig. 12)', () => {
     );
   });
 
+  it('property: hiFill equals a port-by-port reading of the fill rules, for every (Np, M) and any current slots', () => {
+    // the rules as written: the "random" pick is mix(seed + g) mod (candidates), counted port by port
+    const mix = (x: number): number => {
+      x ^= x >>> 16;
+      x = Math.imul(x, 0x85ebca6b);
+      x ^= x >>> 13;
+      x = Math.imul(x, 0xc2b2ae35);
+      x ^= x >>> 16;
+      return x >>> 0;
+    };
+    const reference = (peer: number, bitmap: bigint, np: number, m: number, current: number[]): number[] => {
+      const G = np / m;
+      const lo = Number(bitmap & 0xffff_ffffn);
+      const hi = Number(bitmap >> 32n);
+      const up = (i: number): boolean => ((bitmap >> BigInt(i)) & 1n) === 1n && i < np;
+      const ports = Array.from({ length: np }, (_, i) => i);
+      const seed = mix(peer ^ mix(lo ^ mix(hi)));
+      return Array.from({ length: G }, (_, g) => {
+        if (!ports.some(up)) return HI_NONE;
+        const group = ports.filter((i) => i % G === g);
+        const good = group.filter(up);
+        if (good.length === m) return HI_EMPTY; // rule 1
+        const cur = current[g]! - 1; // a stored port, if any
+        const stored = current[g] !== HI_EMPTY && current[g] !== HI_NONE && cur < np;
+        const candidates = good.length > 0 ? good : ports.filter(up); // rule 2, else rule 3
+        if (stored && candidates.includes(cur)) return cur + 1; // keep a port that still qualifies
+        return candidates[mix(seed + g) % candidates.length]! + 1;
+      });
+    };
+    const configs: Array<[number, number]> = [];
+    for (let np = 1; np <= 64; np++) for (let m = 1; m <= np; m++) if (np % m === 0) configs.push([np, m]);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...configs),
+        u32,
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 0, max: 0xff }), { minLength: 64, maxLength: 64 }),
+        ([np, m], peer, raw, sparse, slots) => {
+          // window bitmaps as the data plane sees them (bits beyond Np clear), often with whole groups up or down
+          let bitmap = raw & ((1n << BigInt(np)) - 1n);
+          if (sparse) bitmap &= bitmap >> 1n;
+          const current = slots.slice(0, np / m).map((v) => (v < 0x80 ? v % (np + 2) : v));
+          const want = reference(peer, bitmap, np, m, current);
+          const lo = Number(bitmap & 0xffff_ffffn);
+          const hi = Number(bitmap >> 32n);
+          expect(hiFill(peer, lo, hi, np, m, current)).toEqual(want);
+          // the per-pass form: the halves and the peer as int32
+          expect(hiFill(peer | 0, lo | 0, hi | 0, np, m, current)).toEqual(want);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
   it('M must divide Np', () => {
     expect(() => new HiPathTable({ np: 32, m: 5, capacity: 1 })).toThrow(UpdateRejectedError);
   });

@@ -102,6 +102,67 @@ describe('packet-triggered updates', () => {
     });
   }
 
+  it('an IPv4 header with options: every pass still sees a well-formed packet (the byte-wise deparser)', () => {
+    const gw = gateway('pbm');
+    const records = [rec(3, 0x10n), rec(4, 0x20n), rec(5, 0x40n), rec(6, 0x80n)];
+    const plain = frame(tableUpdate(records, { seq: 4 }));
+    // 4 bytes of options (NOP x 4): IHL 6, total length + 4, header checksum recomputed
+    const pkt = Buffer.concat([plain.subarray(0, 20), Buffer.from([1, 1, 1, 1]), plain.subarray(20)]);
+    pkt[0] = 0x46;
+    pkt.writeUInt16BE(pkt.length, 2);
+    pkt.writeUInt16BE(ipv4HeaderChecksum(pkt, 0), 10);
+    const passes: Buffer[] = [];
+    const r = gw.simulate(pkt, { ingressPort: CPU_PORT, trace: (_p, b) => passes.push(b) });
+    expect(r).toMatchObject({ verdict: 'drop', passes: 4 });
+    passes.forEach((b, k) => {
+      expect(b.subarray(20, 24)).toEqual(Buffer.from([1, 1, 1, 1]));
+      expect(ipv4HeaderChecksum(b, 0)).toBe(b.readUInt16BE(10));
+      expect(b.readUInt16BE(2)).toBe(b.length);
+      expect(b.readUInt16BE(24 + 4)).toBe(b.length - 24);
+      expect((decode(b, 32) as TableUpdateMessage).records).toEqual(records.slice(k));
+    });
+    const bits = (b: bigint): string => Array.from({ length: 32 }, (_, i) => ((b >> BigInt(i)) & 1n ? '1' : '0')).join('');
+    for (const r of records) expect(gw.path.view(r.peer)).toMatchObject({ bitmap: bits(r.bitmap) });
+  });
+
+  it('PBM with Np = 64 (64-bit bitmap registers): packets and PCIe leave identical tables', () => {
+    const mk = (): Gateway => {
+      const gw = new Gateway({ scheme: 'pbm', np: 64, peers: 8, vips: 1 });
+      new PcieChannel().sendSync(
+        gw,
+        Array.from({ length: 8 }, (_, i) => ({ peer: peer(i), base: 10000, nports: 64, flags: 0, bitmap: 1n })),
+      );
+      return gw;
+    };
+    const a = mk();
+    const b = mk();
+    const updates = Array.from({ length: 8 }, (_, i) => ({ peer: peer(i), base: 10000, nports: 64, flags: 0, bitmap: (0x8000_0001n << BigInt(i * 4)) | (1n << 63n) }));
+    new PcieChannel().sendSync(a, updates);
+    new PacketChannel(b, { perPacket: 3 }).send(updates);
+    for (let i = 0; i < 8; i++) {
+      expect(b.path.view(peer(i))).toEqual(a.path.view(peer(i)));
+      for (const h of [0, 31, 32, 63]) expect(b.select(peer(i), h)).toEqual(a.select(peer(i), h));
+    }
+  });
+
+  it('PacketChannel: inject() leaves the frames as they were (the pipeline works on a copy); send() times encoding and passes apart', () => {
+    const gw = gateway('hi');
+    const ch = new PacketChannel(gw, { perPacket: 4 });
+    const updates = Array.from({ length: 10 }, (_, i) => rec(i, BigInt(0x0f0f_0f0f >>> i)));
+    const frames = ch.encode(updates);
+    const copies = frames.map((f) => Buffer.from(f));
+    const once = ch.inject(frames);
+    expect(once).toMatchObject({ records: 10, packets: 3, passes: 10, encodeSeconds: 0 });
+    expect(once.wallSeconds).toBe(once.pipelineSeconds);
+    expect(frames).toEqual(copies);
+    const after = snapshot(gw);
+    expect(ch.inject(frames)).toMatchObject({ records: 10, passes: 10 });
+    expect(snapshot(gw)).toBe(after); // the same updates again change nothing
+    const sent = ch.send(updates);
+    expect(sent.encodeSeconds).toBeGreaterThan(0);
+    expect(sent.wallSeconds).toBeCloseTo(sent.encodeSeconds + sent.pipelineSeconds, 12);
+  });
+
   it('PBM and HI: packets and PCIe leave identical tables', () => {
     for (const scheme of ['pbm', 'hi'] as const) {
       const a = gateway(scheme);
@@ -329,13 +390,20 @@ describe('experiments and the built-in example (small)', () => {
   });
 
   it('update experiment: PCIe transactions per peer and identical tables through both channels', () => {
-    const u = updateExperiment({ peers: 900, runs: 1, naiveSample: 50 });
+    const u = updateExperiment({ peers: 900, runs: 1, warmup: 1, naiveSample: 50 });
     expect(u.pbm).toMatchObject({ pcie_transactions: 900, passes: 900, packets: 10, tables_equal: true });
     expect(u.hi).toMatchObject({ pcie_transactions: 3600, passes: 900, tables_equal: true });
     expect(u.naive.transactions_per_peer).toBe(32);
     expect(u.hi_pcie_vs_pbm).toBe(4);
     expect(u.pcie_s).toBeCloseTo(0.09, 10);
     expect(u.packet_s).toBeGreaterThan(0);
+    expect(u.pbm.serial_s).toBeCloseTo(u.pbm.encode_s_runs[0]! + u.pbm.packet_s_runs[0]!, 12);
+    expect(u.serial_speedup).toBeLessThan(u.speedup);
+    // records in random peer order: the same work, the same end state
+    const r = updateExperiment({ peers: 450, runs: 1, warmup: 0, naiveSample: 10, order: 'random' });
+    expect(r.order).toBe('random');
+    expect(r.pbm).toMatchObject({ pcie_transactions: 450, passes: 450, tables_equal: true });
+    expect(r.hi).toMatchObject({ pcie_transactions: 1800, passes: 450, tables_equal: true });
   });
 
   it('the example reproduces Fig. 11 through a table-update packet', () => {

@@ -268,6 +268,24 @@ describe('protocol: typed errors', () => {
     expectProtocolError(() => validateTableUpdate(good), BadTypeError);
   });
 
+  it('a malformed record is named in the error: index and field', () => {
+    const rec1 = 28 + 16;
+    const message = (f: (c: Buffer) => void): string => {
+      try {
+        validateTableUpdate(mutate(tu, f));
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidFieldError);
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(message((c) => (c[rec1 + 6] = 65))).toContain('records[1].nports');
+    expect(message((c) => (c[rec1 + 7] = 0x90))).toContain('records[1].flags');
+    expect(message((c) => (c[28 + 7] = TU_F_END))).toMatch(/records\[0\]\.flags.*end flag before/);
+    expect(message((c) => (c[rec1 + 7] = 0))).toMatch(/records\[1\]\.flags.*lacks the end flag/);
+    expect(message((c) => (c[rec1 + 8] = 0x80))).toMatch(/records\[1\]\.bitmap.*nports 8/);
+  });
+
   it('bad CTL bits and bad arguments', () => {
     expectProtocolError(() => decode(mutate(good, (c) => (c[6] = 8))), InvalidFieldError);
     expectProtocolError(() => encode(telemetryRequest({ ctl: 3 | 8 })), InvalidFieldError);

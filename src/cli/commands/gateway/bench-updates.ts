@@ -14,6 +14,8 @@ const Options = z.object({
   m: zcli.int(1, 64).default(8),
   pcieRate: zcli.int(1, 100_000_000).default(10_000),
   runs: zcli.int(1, 50).default(5),
+  warmup: zcli.int(0, 50).default(8),
+  order: z.enum(['address', 'random']).default('address'),
   perPacket: zcli.int(1, 90).default(90),
   recircGbps: z.coerce.number().positive().max(10_000).default(100),
   seed: zcli.int(0, 2 ** 31).default(1),
@@ -26,7 +28,9 @@ export function addGatewayUpdatesOptions(c: Command): Command {
     .option('--ports <n>', 'ports per peer, Np (default 32)')
     .option('--m <n>', 'HI ports per group (default 8)')
     .option('--pcie-rate <n>', 'PCIe transactions per second (default 10000)')
-    .option('--runs <n>', 'measured runs of the packet path, median reported (default 5)')
+    .option('--runs <n>', 'measured runs of the packet path, median and minimum reported (default 5)')
+    .option('--warmup <n>', 'unmeasured runs before them (default 8)')
+    .option('--order <order>', 'update records by peer address or in random order: address|random (default address)')
     .option('--per-packet <n>', 'records per table-update packet, 1..90 (default 90)')
     .option('--recirc-gbps <n>', 'recirculation bandwidth of the modelled ASIC time (default 100)')
     .option('--seed <n>', 'random seed (default 1)')
@@ -43,6 +47,8 @@ export function gatewayUpdatesAction(ctx: CliContext) {
       m: o.m,
       pcieRate: o.pcieRate,
       runs: o.runs,
+      warmup: o.warmup,
+      order: o.order,
       perPacket: o.perPacket,
       recircGbps: o.recircGbps,
       seed: o.seed,
