@@ -23,7 +23,7 @@ export interface ProbesBenchOptions {
   ports?: number;
   /** Measurement window per step (s). @default 10 */
   seconds?: number;
-  /** Probe intervals (ms) stepped through to find the sustained maximum. @default [100, 50, 25, 15, 10] */
+  /** Probe intervals (ms) stepped through to find the sustained maximum. @default [500, 250, 150, 100, 75, 50] */
   intervals?: number[];
   progress?: (line: string) => void;
 }
@@ -112,7 +112,7 @@ export async function benchProbes(o: ProbesBenchOptions = {}): Promise<ProbesBen
       offered_pps: Math.round((peers * ports * 1000) / interval),
       probes_pps: Math.round(sent / dt),
       responses_pps: Math.round(answered / dt),
-      unanswered_pct: sent > 0 ? Math.round(((sent - answered) / sent) * 10000) / 100 : 100,
+      unanswered_pct: sent > 0 ? Math.max(0, Math.round(((sent - answered) / sent) * 10000) / 100) : 100,
       agent_cpu_pct: Math.round(((a1 - a0) / CLK_TCK / dt) * 1000) / 10,
       reflector_cpu_pct: Math.round(((r1 - r0) / CLK_TCK / dt) * 1000) / 10,
     };
@@ -131,7 +131,7 @@ export async function benchProbes(o: ProbesBenchOptions = {}): Promise<ProbesBen
     const def = await measure(1000, true);
     progress(`[probes] default: ${def.probes_pps} probes/s, agent CPU ${def.agent_cpu_pct}% of one core`);
     const steps: ProbeStep[] = [];
-    for (const interval of o.intervals ?? [100, 50, 25, 15, 10]) {
+    for (const interval of o.intervals ?? [500, 250, 150, 100, 75, 50]) {
       progress(`[probes] interval ${interval} ms (offered ${Math.round((peers * ports * 1000) / interval)} probes/s)`);
       const st = await measure(interval, false);
       steps.push(st);

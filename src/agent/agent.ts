@@ -22,6 +22,7 @@ import type { PortChange } from './peer-paths.js';
 import { Prober } from './prober.js';
 import { CpuBackoff } from './rate-control.js';
 import { parseCidr, Responder } from './responder.js';
+import type { SocketState } from './socket-drops.js';
 import type { Datagram, Transport } from './transport.js';
 
 export interface AgentDeps {
@@ -39,6 +40,8 @@ export interface AgentDeps {
   cpu?: () => number;
   /** Monotonic ns, same clock as ps_activity.last_seen_ns. @default process.hrtime.bigint */
   nowNs?: () => bigint;
+  /** The agent socket's drops and unread bytes (/proc/net/udp); overload control is off without it. */
+  socketState?: () => SocketState | undefined;
 }
 
 export interface PortEvent {
@@ -67,6 +70,10 @@ export class Agent {
   private readonly cpu: () => number;
   private readonly startedAt = new Date();
   private lastStats: StatCounts | undefined;
+  /** Overload control: socket drops seen, backoff level, when it last changed. */
+  private lastDrops: number | undefined;
+  private overloadLevel = 0;
+  private overloadChangedAt = 0;
 
   constructor(
     readonly cfg: AgentConfig,
@@ -155,6 +162,8 @@ export class Agent {
   }
 
   private tick(): void {
+    // drops first, so no verdict is formed on answers our own socket lost
+    if (this.deps.socketState) this.checkOverload();
     this.prober.tick(this.now());
     if (this.dirty.size > 0 || this.toRemove.size > 0) this.sync();
   }
@@ -264,6 +273,47 @@ export class Agent {
     }
   }
 
+  /** Interval multiplier for a peer: CPU backoff times overload backoff. */
+  private multiplierFor(interRegion: boolean): number {
+    return this.backoff.multiplier(interRegion) * 2 ** this.overloadLevel;
+  }
+
+  /**
+   * The kernel dropped datagrams for our socket: answers were lost here, not on
+   * a path. Distrust missing answers for a while and halve the probe rate (at
+   * most once a second); step back up after 10 s without drops.
+   */
+  checkOverload(): void {
+    const st = this.deps.socketState?.();
+    if (st === undefined) return;
+    const d = st.drops;
+    const now = this.now();
+    // answers may be waiting unread: judge no probe lost until the socket is drained
+    this.prober.setBacklog(st.rxQueueBytes > 0);
+    const prev = this.lastDrops;
+    this.lastDrops = d;
+    if (prev === undefined) return;
+    let changed = false;
+    if (d > prev) {
+      this.metrics.socketDrops.inc(undefined, d - prev);
+      // answers dropped now belong to probes whose deadlines fall within one deadline
+      this.prober.distrust(now + 2 * Math.max(this.cfg.rttThresholdMs, 50));
+      if (this.overloadLevel < 6 && now - this.overloadChangedAt >= 1000) {
+        this.overloadLevel++;
+        changed = true;
+        this.log.warn({ drops: d - prev, level: this.overloadLevel }, 'agent socket is dropping datagrams: probing slower, not blaming paths');
+      }
+    } else if (this.overloadLevel > 0 && now - this.overloadChangedAt >= 10_000) {
+      this.overloadLevel--;
+      changed = true;
+    }
+    if (changed) {
+      this.overloadChangedAt = now;
+      this.metrics.overload.set(this.overloadLevel);
+      for (const s of this.prober.sessions.values()) this.prober.scheduler.setMultiplier(s.peer, this.multiplierFor(s.interRegion));
+    }
+  }
+
   private housekeeping(): void {
     const now = this.now();
     const cpu = this.cpu();
@@ -271,7 +321,7 @@ export class Agent {
     const level = this.cfg.cpuBackoff ? this.backoff.sample(cpu, this.prober.probeRatePps) : 0;
     this.metrics.backoff.set(level);
     for (const s of this.prober.sessions.values()) {
-      this.prober.scheduler.setMultiplier(s.peer, this.backoff.multiplier(s.interRegion));
+      this.prober.scheduler.setMultiplier(s.peer, this.multiplierFor(s.interRegion));
       s.paths.maybeResetRanking(now);
       // preferred sets move with time (stability ranking, RTT rises): refresh
       if (s.state === 'probing') this.dirty.add(s.peer);
@@ -301,16 +351,20 @@ export class Agent {
       rtt_threshold_ms: this.cfg.rttThresholdMs,
       probe_rate_pps: Math.round(this.prober.probeRatePps),
       backoff_level: this.backoff.level,
+      overload_level: this.overloadLevel,
       counters: {
         probes_sent: m.probesSent.get(),
         reprobes_sent: m.reprobesSent.get(),
         responses: m.responses.get(),
         lost: m.lost.get(),
+        slow: m.slow.get(),
         late: m.late.get(),
         stale: m.stale.get(),
         table_writes: m.tableWrites.get(),
         negotiations: m.negotiations.get(),
         bursts: m.bursts.get(),
+        socket_drops: m.socketDrops.get(),
+        stalls: m.stalls.get(),
       },
       ignored: Object.fromEntries(m.ignored.entries().map(([k, v]) => [k.replace(/^reason="(.*)"$/, '$1'), v])),
       peers: [...this.prober.sessions.values()].map((s) => {
@@ -353,6 +407,7 @@ export interface AgentStatus {
   rtt_threshold_ms: number;
   probe_rate_pps: number;
   backoff_level: number;
+  overload_level: number;
   counters: Record<string, number>;
   /** Packets the agent dropped, by reason. */
   ignored: Record<string, number>;

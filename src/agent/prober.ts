@@ -105,7 +105,12 @@ interface Pending {
   sentAt: number;
   deadline: number;
   reprobe: boolean;
+  /** The deadline was extended once because this agent stalled. */
+  extended?: boolean;
 }
+
+/** How long past its deadline a probe may wait for the agent to read its socket backlog (ms). */
+const MAX_BACKLOG_WAIT_MS = 500;
 
 /** Initial TTLs in common use; hops = the next one at or above the received TTL, minus it. */
 const INITIAL_TTLS = [64, 128, 255];
@@ -129,6 +134,12 @@ export class Prober {
   readonly scheduler: ProbeScheduler;
   private readonly pending = new Map<number, Pending>();
   private seq = 1;
+  /** When tick() last ran: a long gap means this process stalled (CPU, GC), not the path. */
+  private lastTickAt = -Infinity;
+  /** Until then, missing or slow answers are this host's fault (its socket dropped datagrams). */
+  private distrustUntil = -Infinity;
+  /** Our socket holds unread datagrams: an expired probe's answer may be among them. */
+  private backlog = false;
   /** Sends in the current second, for the probe-rate gauge. */
   private sentThisSecond = 0;
   private secondStart = 0;
@@ -255,9 +266,48 @@ export class Prober {
   }
 
   /** Send what is due and expire what timed out. Call often (every few ms). */
+  /** Gap between ticks beyond which the agent itself counts as stalled (ms). */
+  private get stallMs(): number {
+    return Math.max(10, this.opts.rttThresholdMs / 2);
+  }
+
+  /** True while this process is behind: the loop has not ticked for longer than stallMs. */
+  private stalled(now: number): boolean {
+    return this.lastTickAt > -Infinity && now - this.lastTickAt > this.stallMs;
+  }
+
+  /** Whether the agent socket holds unread datagrams (read just before each tick). */
+  setBacklog(b: boolean): void {
+    this.backlog = b;
+  }
+
+  /** The agent's socket dropped datagrams: until `until`, no answer's absence counts against a path. */
+  distrust(until: number): void {
+    if (until > this.distrustUntil) this.distrustUntil = until;
+  }
+
   tick(now: number): void {
+    const stalled = this.stalled(now);
+    if (stalled) this.metrics.stalls.inc();
+    const distrusted = now < this.distrustUntil;
+    this.lastTickAt = now;
     for (const [seq, p] of this.pending) {
       if (p.deadline > now) continue;
+      if (distrusted && p.kind === 'telemetry') {
+        // our own socket dropped datagrams: this answer may be one of them
+        this.pending.delete(seq);
+        this.metrics.ignored.inc({ reason: 'socket_drops' });
+        continue;
+      }
+      if (this.backlog && now - p.deadline < MAX_BACKLOG_WAIT_MS) continue; // read the socket first
+      if (stalled && !p.extended) {
+        // the deadline passed while this process was not running: the answer may
+        // be waiting in the socket. Give it one more deadline instead of blaming the path.
+        const s = this.sessions.get(p.peer);
+        p.deadline = now + (s ? this.deadlineMs(s) : this.opts.rttThresholdMs);
+        p.extended = true;
+        continue;
+      }
       this.pending.delete(seq);
       if (p.kind === 'telemetry') {
         const s = this.sessions.get(p.peer);
@@ -289,7 +339,11 @@ export class Prober {
     if (v.reprobe) {
       // a first failure: probe the peer's other ports now, ahead of the re-probe,
       // so the ports this failure broke are all known when this one is confirmed
-      if (!o.reprobe && this.opts.burstOnFailure && this.scheduler.burst(s.peer, now, idx)) this.metrics.bursts.inc();
+      if (!o.reprobe && this.opts.burstOnFailure) {
+        const b = this.scheduler.burst(s.peer, now, idx);
+        if (b === 'fired') this.metrics.bursts.inc();
+        else if (b === 'budget') this.metrics.burstsDenied.inc();
+      }
       this.scheduler.reprobe(s.peer, idx);
     }
     if (o.failed && this.opts.mode === 'partial') this.scheduler.anomaly(s.peer, now);
@@ -350,6 +404,11 @@ export class Prober {
     if (msg.type !== MsgType.TELEMETRY_RESPONSE) return;
     this.scheduler.window(s.peer)?.onResponse(msg.ctl);
     const failed = rttMs > this.deadlineMs(s);
+    if (failed && (p.extended || this.backlog || this.stalled(now) || now < this.distrustUntil)) {
+      // slow only because this process was behind (the answer sat in the socket): no verdict
+      this.metrics.ignored.inc({ reason: 'agent_stall' });
+      return;
+    }
     if (failed) this.metrics.slow.inc();
     else {
       this.metrics.responses.inc();

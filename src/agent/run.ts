@@ -14,6 +14,7 @@ import { macToBackendId } from '../protocol/index.js';
 import { Agent } from './agent.js';
 import type { PathStore } from './fast-table.js';
 import type { AgentConfig } from './options.js';
+import { readUdpSocket } from './socket-drops.js';
 import { StatusServer } from './status-server.js';
 import { UdpTransport } from './transport.js';
 
@@ -72,6 +73,7 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       dataplaneStats: () => maps.stats(),
       localVtep: ip,
       backendId: macToBackendId(mac),
+      socketState: () => readUdpSocket(cfg.agentPort),
     },
     log,
   );

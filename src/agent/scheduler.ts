@@ -53,6 +53,9 @@ interface Task {
 export class ProbeScheduler {
   private readonly tasks = new Map<string, Task>();
   private readonly reprobes: DueProbe[] = [];
+  /** Global burst budget (probes): bursts may add at most the base probe rate. */
+  private burstTokens = Infinity;
+  private burstTokensAt = 0;
 
   constructor(private readonly defaults: ProbeTaskOptions = { intervalMs: 1000, mode: 'full', fullHoldMs: 60_000 }) {}
 
@@ -124,14 +127,23 @@ export class ProbeScheduler {
 
   /**
    * Probe every port of `peer` except `except` now (queued before any re-probe
-   * queued after this call). At most once per interval; returns whether it did.
+   * queued after this call). At most once per interval per peer, and within a
+   * global budget of one base rate; says what it did.
    */
-  burst(peer: string, now: number, except: number): boolean {
+  burst(peer: string, now: number, except: number): 'fired' | 'recent' | 'budget' {
     const t = this.tasks.get(peer);
-    if (!t || now - t.lastBurst < t.opts.intervalMs * t.multiplier) return false;
+    if (!t || now - t.lastBurst < t.opts.intervalMs * t.multiplier) return 'recent';
+    // refill: the base probe rate of all tasks (probes/ms), up to one second of it
+    let rate = 0;
+    for (const x of this.tasks.values()) rate += x.nports / (x.opts.intervalMs * x.multiplier);
+    const cap = Math.max(64, rate * 1000);
+    this.burstTokens = Math.min(cap, this.burstTokens === Infinity ? cap : this.burstTokens + rate * (now - this.burstTokensAt));
+    this.burstTokensAt = now;
+    if (this.burstTokens < t.nports - 1) return 'budget';
+    this.burstTokens -= t.nports - 1;
     t.lastBurst = now;
     for (let i = 0; i < t.nports; i++) if (i !== except) this.reprobes.push({ peer, idx: i, reprobe: false });
-    return true;
+    return 'fired';
   }
 
   /** Ports the task probes this round, before the send window cuts them. */

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { PathsteerError, UsageError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import {
+  BpfError,
   BpfMap,
   BpfObject,
   Btf,
@@ -284,6 +285,23 @@ function checkPorts(c: PsConfig): void {
  * removed again, newest first.
  */
 export function attach(o: AttachOptions): AttachResult {
+  // The verifier gives up with EAGAIN when a signal is pending (a profiler's
+  // SIGPROF, a terminal's SIGWINCH ...); a failed attach undid itself, so try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return attachOnce(o);
+    } catch (e) {
+      if (!(e instanceof BpfError) || e.errno !== EAGAIN || attempt >= ATTACH_ATTEMPTS) throw e;
+      log.warn({ ifname: o.ifname, attempt, op: e.op }, 'program load interrupted by a signal (EAGAIN); retrying');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * attempt);
+    }
+  }
+}
+
+const EAGAIN = 11;
+const ATTACH_ATTEMPTS = 8;
+
+function attachOnce(o: AttachOptions): AttachResult {
   const loc = locate(o.ifname, o);
   const ifindex = ifIndex(o.ifname);
   if (!ifindex) throw noSuchIface(o.ifname);

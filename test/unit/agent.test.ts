@@ -235,3 +235,94 @@ describe('agent (two agents on a fake two-spine fabric)', () => {
     expect(a.store.entries.get(B)?.healthy).toBe(ALL);
   });
 });
+
+describe('prober: a stalled agent does not blame the path', () => {
+  it('deadlines that pass while the process is not running are extended once; answers that were waiting are not failures', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'performance', 'hrtime', 'Date'] });
+    try {
+      const fabric = new FakeFabric();
+      const a = host(fabric, A, B);
+      const b = host(fabric, B, A);
+      a.agent.start();
+      b.agent.start();
+      await vi.advanceTimersByTimeAsync(3000);
+      const before = a.agent.changes.length;
+      const lost0 = a.agent.metrics.lost.get();
+      const slow0 = a.agent.metrics.slow.get();
+      // freeze A's loop for 300 ms: probes are out, answers queue up, deadlines pass
+      const p = a.agent.prober;
+      const t = performance.now();
+      p.tick(t);
+      a.transport.handler = undefined; // A reads nothing while stalled
+      const queued: Array<() => void> = [];
+      const orig = fabric.deliver.bind(fabric);
+      fabric.deliver = (src, dst, data) => {
+        if (dst === A) queued.push(() => orig(src, dst, data));
+        else orig(src, dst, data);
+      };
+      for (let i = 0; i < 6; i++) (p as unknown as { sendTelemetry(s: unknown, idx: number, now: number, r: boolean): void }).sendTelemetry(p.sessions.get(B), i, t, false);
+      await vi.advanceTimersByTimeAsync(1); // requests reach B, answers queue for A
+      vi.setSystemTime(Date.now() + 300);
+      // the loop wakes up: first the timer tick, then the socket backlog
+      p.tick(t + 300);
+      expect(a.agent.metrics.stalls.get()).toBeGreaterThan(0);
+      fabric.deliver = orig;
+      a.transport.handler = (d) => (a.agent as unknown as { onDatagram(d: unknown): void }).onDatagram(d);
+      for (const q of queued) q();
+      await vi.advanceTimersByTimeAsync(2000);
+      // nothing was counted against the paths: no probe lost, none slow, no port change
+      expect(a.agent.metrics.lost.get() - lost0).toBe(0);
+      expect(a.agent.metrics.slow.get() - slow0).toBe(0);
+      expect(a.agent.changes.length).toBe(before);
+      expect(a.store.entries.get(B)?.healthy).toBe(ALL);
+      await a.agent.stop();
+      await b.agent.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('agent: overload control', () => {
+  it('datagrams dropped at its own socket slow probing down and are never blamed on a path', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'performance', 'hrtime', 'Date'] });
+    try {
+      const fabric = new FakeFabric();
+      let drops = 0;
+      const cfg = AgentConfigSchema.parse({ iface: 'eth0', peers: [B], ports: NPORTS, basePort: BASE });
+      const store = new MemoryPathStore();
+      const ta = fabric.transport(A);
+      const agent = new Agent(cfg, { transport: ta, store, activity: () => [], localVtep: A, backendId: 1, cpu: () => 5, socketState: () => ({ drops, rxQueueBytes: 0 }) }, logger);
+      const b = host(fabric, B, A);
+      agent.start();
+      b.agent.start();
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(store.entries.get(B)?.healthy).toBe(ALL);
+      // A's socket overflows: a third of what arrives for A is dropped by "the kernel"
+      const deliver = fabric.deliver.bind(fabric);
+      let n = 0;
+      fabric.deliver = (src, dst, data) => {
+        if (dst === A && ++n % 3 === 0) {
+          drops++;
+          return;
+        }
+        deliver(src, dst, data);
+      };
+      const sent0 = agent.metrics.probesSent.get();
+      await vi.advanceTimersByTimeAsync(4000);
+      const rate = (agent.metrics.probesSent.get() - sent0) / 4;
+      expect(agent.status().overload_level).toBeGreaterThan(0);
+      expect(rate).toBeLessThan(NPORTS * 0.8); // backed off below 1 probe/s/port
+      expect(agent.changes.filter((c) => !c.healthy)).toEqual([]);
+      expect(store.entries.get(B)?.healthy).toBe(ALL);
+      // drops stop: the rate comes back, one step per 10 s without drops
+      fabric.deliver = deliver;
+      await vi.advanceTimersByTimeAsync(70_000);
+      expect(agent.status().overload_level).toBe(0);
+      await agent.stop();
+      await b.agent.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -82,3 +82,17 @@ describe('cpu', () => {
     expect(parseProcStat(stats[0]!)).toEqual({ busy: 200, total: 1000 });
   });
 });
+
+describe('socket drops', () => {
+  it('reads the drops and receive queue of the agent socket from /proc/net/udp', async () => {
+    const { parseUdpSocket } = await import('../../src/agent/socket-drops.js');
+    const text = [
+      '   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops',
+      '  112: 00000000:39C5 00000000:0000 07 00000000:00000C00 00:00000000 00000000     0        0 41 2 0000000000000000 1234',
+      '  113: 00000000:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 42 2 0000000000000000 7',
+    ].join('\n');
+    expect(parseUdpSocket(text, 14789)).toEqual({ drops: 1234, rxQueueBytes: 0xc00 }); // port 0x39C5
+    expect(parseUdpSocket(text, 53)).toEqual({ drops: 7, rxQueueBytes: 0 });
+    expect(parseUdpSocket(text, 9)).toBeUndefined();
+  });
+});

@@ -66,4 +66,27 @@ describe('ProbeScheduler', () => {
     s.upsert('p', 0, 4);
     expect(s.due(10_000).length).toBeLessThanOrEqual(8);
   });
+
+  it('a burst probes every other port of the peer at once, at most once per interval', () => {
+    const s = new ProbeScheduler({ intervalMs: 1000, mode: 'full', fullHoldMs: 0 });
+    s.upsert('p', 0, 8);
+    run(s, 0, 500);
+    expect(s.burst('p', 500, 3)).toBe('fired');
+    // the burst first (the round's own probe of port 4 is also due at 500)
+    expect(s.due(500.5).map((d) => d.idx).slice(0, 7)).toEqual([0, 1, 2, 4, 5, 6, 7]);
+    expect(s.burst('p', 900, 1)).toBe('recent');
+    expect(s.burst('p', 1600, 1)).toBe('fired');
+  });
+
+  it('bursts share a global budget of one base probe rate', () => {
+    const s = new ProbeScheduler({ intervalMs: 1000, mode: 'full', fullHoldMs: 0 });
+    for (let i = 0; i < 10; i++) s.upsert(`p${i}`, 0, 32);
+    // base rate 320 probes/s: a full second of budget covers 10 bursts of 31
+    const results = Array.from({ length: 10 }, (_, i) => s.burst(`p${i}`, 100, 0));
+    expect(results.filter((r) => r === 'fired').length).toBe(10);
+    for (let i = 0; i < 10; i++) s.upsert(`q${i}`, 100, 32);
+    // the budget is spent: more peers failing at once do not burst until it refills
+    expect(s.burst('q0', 101, 0)).toBe('budget');
+    expect(s.burst('q0', 300, 0)).toBe('fired');
+  });
 });
