@@ -13,6 +13,7 @@ import { BpfObjects, MapName, PS_STAT_MAX } from '../../src/maps/names.generated
 import { addNetns, cleanupPrefix, nsenterArgv, nsName, nsRun, runPrefix } from '../../src/testbed/netns.js';
 import { canLoadBpf, canUseNetns } from '../support/privileged.js';
 import { removeEmptyNsDirs } from '../support/spine-leaf.js';
+import { withoutCapabilities } from '../support/unprivileged.js';
 
 const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 const PEER = '198.18.7.2';
@@ -214,8 +215,7 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer attach / detach / path / ma
   });
 
   it('without root, every command exits 2 naming the missing capability', async () => {
-    const asNobody = (...args: string[]): Promise<RunResult> =>
-      run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'node', CLI, ...args], { allowFail: true });
+    const asNobody = (...args: string[]): Promise<RunResult> => run(withoutCapabilities(['node', CLI, ...args]), { allowFail: true });
     const attach = await asNobody('attach', '--iface', 'lo');
     expect(attach.code).toBe(2);
     expect(attach.stderr).toMatch(/pathsteer attach needs CAP_BPF and CAP_NET_ADMIN and CAP_PERFMON/);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AgentConfigSchema } from '../../src/agent/options.js';
 import { agentConfig } from '../../src/cli/commands/agent.js';
 import { UsageError } from '../../src/common/errors.js';
+import { withoutCapabilities } from '../support/unprivileged.js';
 
 describe('agent configuration', () => {
   it('the shipped example config is valid and sets every option', () => {
@@ -34,9 +35,8 @@ describe('agent configuration', () => {
   });
 
   it('agent without privileges exits 2 naming the capability', () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', 'node', 'dist/src/cli/main.js', 'agent', '--iface', 'lo'], {
-      encoding: 'utf8',
-    });
+    const [cmd, ...args] = withoutCapabilities(['node', 'dist/src/cli/main.js', 'agent', '--iface', 'lo']);
+    const r = spawnSync(cmd!, args, { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/CAP_BPF/);
   });
