@@ -326,3 +326,111 @@ describe('agent: overload control', () => {
     }
   });
 });
+
+describe('agent: peers, FIN, fast table, metrics', () => {
+  const timers = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'performance', 'hrtime', 'Date'] } as const;
+
+  it('peers with tunnel traffic in ps_activity are probed; idle ones are released and their entry removed', async () => {
+    vi.useFakeTimers({ toFake: [...timers.toFake] });
+    try {
+      const fabric = new FakeFabric();
+      // (the fake monotonic clock starts at 0; a real one never reads 0, which means "never seen")
+      let lastSeen = process.hrtime.bigint() + 1n;
+      const store = new MemoryPathStore();
+      const cfg = AgentConfigSchema.parse({ iface: 'eth0', ports: NPORTS, idleTimeoutMs: 5000 });
+      const agent = new Agent(
+        cfg,
+        {
+          transport: fabric.transport(A),
+          store,
+          activity: () => [[B, { lastSeenNs: lastSeen, packets: 10n, bytes: 1000n, portsInUse: 1n }]],
+          localVtep: A,
+          backendId: 1,
+          cpu: () => 5,
+        },
+        logger,
+      );
+      const b = host(fabric, B, A);
+      agent.start();
+      b.agent.start();
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(agent.status().peers.map((p) => [p.peer, p.static])).toEqual([[B, false]]);
+      expect(store.entries.get(B)?.healthy).toBe(ALL);
+      // traffic keeps it: still probed after the idle timeout
+      for (let i = 0; i < 8; i++) {
+        lastSeen = process.hrtime.bigint();
+        await vi.advanceTimersByTimeAsync(1000);
+      }
+      expect(agent.status().peers.length).toBe(1);
+      // no traffic for longer than the idle timeout: released, entry gone
+      await vi.advanceTimersByTimeAsync(12_000);
+      expect(agent.status().peers).toEqual([]);
+      expect(store.entries.has(B)).toBe(false);
+      await agent.stop();
+      await b.agent.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('CTL=FIN from the peer stops the task and removes its entry', async () => {
+    vi.useFakeTimers({ toFake: [...timers.toFake] });
+    try {
+      const fabric = new FakeFabric();
+      const a = host(fabric, A, B);
+      const b = host(fabric, B, A);
+      a.agent.start();
+      b.agent.start();
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(a.store.entries.has(B)).toBe(true);
+      // B says FIN: rewrite every answer's CTL on the wire
+      const deliver = fabric.deliver.bind(fabric);
+      fabric.deliver = (src, dst, data) => {
+        if (src === B && data[3] === 0x7f) data[6] = 4;
+        deliver(src, dst, data);
+      };
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(a.agent.status().peers[0]!.state).toBe('stopped');
+      expect(a.store.entries.has(B)).toBe(false);
+      const sent = a.agent.metrics.probesSent.get();
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(a.agent.metrics.probesSent.get()).toBe(sent); // no more probes
+      await a.agent.stop();
+      await b.agent.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('the fast table writes only changed entries, and many changes as one batch', async () => {
+    const { FastTable, MemoryPathStore: Store } = await import('../../src/agent/fast-table.js');
+    const { pathEntry } = await import('../../src/maps/path-entry.js');
+    const store = new Store();
+    const ft = new FastTable(store, { batchThreshold: 16 });
+    const e = (h: bigint) => pathEntry({ basePort: 10000, nports: 8, healthy: h });
+    ft.sync(new Map([['198.18.0.1', e(0xffn)]]));
+    expect(store.writes).toBe(1);
+    ft.sync(new Map([['198.18.0.1', e(0xffn)]])); // unchanged: nothing written
+    expect(store.writes).toBe(1);
+    const many = new Map(Array.from({ length: 50 }, (_, i) => [`198.18.1.${i}`, e(0x0fn)] as [string, ReturnType<typeof e>]));
+    const r = ft.sync(many);
+    expect(r.batched).toBe(true);
+    expect(store.batches).toBe(1);
+    expect(store.writes).toBe(1);
+    expect(store.entries.size).toBe(51);
+    expect(ft.sync(new Map(), ['198.18.0.1']).removed).toEqual(['198.18.0.1']);
+  });
+
+  it('metrics are valid Prometheus text', async () => {
+    const { agentMetrics } = await import('../../src/agent/metrics.js');
+    const m = agentMetrics();
+    m.probesSent.inc(undefined, 3);
+    m.ignored.inc({ reason: 'bad_version' });
+    m.tableWriteMs.observe(0.4);
+    const text = m.registry.expose();
+    expect(text).toContain('# TYPE pathsteer_probes_sent_total counter\npathsteer_probes_sent_total 3');
+    expect(text).toContain('pathsteer_packets_ignored_total{reason="bad_version"} 1');
+    expect(text).toContain('pathsteer_table_write_ms{quantile="0.99"} 0.4');
+    for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \S+ .+|[a-z_]+(\{[^}]*\})? -?[0-9.e+]+)$/);
+  });
+});
