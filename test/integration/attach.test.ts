@@ -11,11 +11,11 @@ import { run, type RunResult } from '../../src/common/exec.js';
 import { BpfMap, MapType } from '../../src/loader/index.js';
 import { BpfObjects, MapName, PS_STAT_MAX } from '../../src/maps/names.generated.js';
 import { addNetns, cleanupPrefix, nsenterArgv, nsName, nsRun, runPrefix } from '../../src/testbed/netns.js';
+import { CLI } from '../support/cli.js';
 import { canLoadBpf, canUseNetns } from '../support/privileged.js';
 import { removeEmptyNsDirs } from '../support/spine-leaf.js';
 import { withoutCapabilities } from '../support/unprivileged.js';
 
-const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 const PEER = '198.18.7.2';
 const NMAPS = BpfObjects.vxlanSport.maps.length;
 interface Filter {

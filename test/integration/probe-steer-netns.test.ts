@@ -36,7 +36,8 @@ import { readStats, type StatCounts } from '../../src/maps/stats.js';
 import { TypedMap } from '../../src/maps/typed-map.js';
 import { addNetns, addVeth, cleanupPrefix, nsenterArgv, nsName, nsRun, runPrefix, sysctl } from '../../src/testbed/netns.js';
 import { canLoadBpf, canUseNetns } from '../support/privileged.js';
-import { CLI, HELPER, removeEmptyNsDirs } from '../support/spine-leaf.js';
+import { CLI } from '../support/cli.js';
+import { HELPER, removeEmptyNsDirs } from '../support/spine-leaf.js';
 
 const OBSERVER = new URL('../support/tc-observer.mjs', import.meta.url).pathname;
 type Host = 'a' | 'b';

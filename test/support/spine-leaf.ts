@@ -13,12 +13,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rmdirSync, rmSync } from 'node:fs';
 import { run, type RunResult } from '../../src/common/exec.js';
 import { addNetns, addVeth, cleanupPrefix, nsenterArgv, nsName, nsRun, sysctl } from '../../src/testbed/netns.js';
+import { CLI } from './cli.js';
 
 export const H1 = '198.18.1.2';
 export const H2 = '198.18.6.2';
 export const TENANT = { csum: { h1: '192.0.2.1', h2: '192.0.2.2' }, nocsum: { h1: '192.0.2.65', h2: '192.0.2.66' } } as const;
 export const HELPER = new URL('./net-helper.mjs', import.meta.url).pathname;
-export const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 
 export interface SpineCount {
   /** Tunnel packets h1 -> h2 forwarded by this spine. */
