@@ -28,6 +28,7 @@ import { runPrefix } from '../../src/testbed/netns.js';
 import { FIXTURE_CONFIG } from '../fixtures/vxlan-sport-packets.js';
 import { buildUdp4, innerFrame, parseUdp4, udpChecksumOk, vxlanPayload } from '../support/packets.js';
 import { canLoadBpf } from '../support/privileged.js';
+import { xorshift32 } from '../support/random.js';
 import { SportUnderTest } from '../support/sport.js';
 
 const PROGRAMS = [ProgName.vxlanSport, ProgName.vxlanSportCompat];
@@ -156,17 +157,8 @@ describe.runIf(canLoadBpf)('vxlan_sport flow cache (BPF_PROG_TEST_RUN on one CPU
 
     it('a random same-flow sequence of table changes (through the API) and packets agrees with selectPort after every change', () => {
       sut.reset();
-      let x = (Date.now() ^ 0x2545f491) >>> 0 || 1;
-      const seed = x;
-      const rnd = (): number => {
-        x ^= x << 13;
-        x >>>= 0;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        x >>>= 0;
-        return x / 0x1_0000_0000;
-      };
-      const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
+      const seed = (Date.now() ^ 0x2545f491) >>> 0 || 1;
+      const { rnd, int } = xorshift32(seed);
       const peers = [P1, P2, '198.18.0.4'];
       const sports = [51000, 51001, 52000, 53000];
       const entries = new Map<string, PathEntry>();

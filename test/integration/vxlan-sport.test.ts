@@ -13,6 +13,7 @@ import { pathEntry, PS_F_PIN, type PathEntry } from '../../src/maps/path-entry.j
 import { FIXTURE_CONFIG, FIXTURES } from '../fixtures/vxlan-sport-packets.js';
 import { buildUdp4, innerFrame, parseUdp4, udpChecksumOk, udpPseudoSeed, vxlanPayload } from '../support/packets.js';
 import { canLoadBpf } from '../support/privileged.js';
+import { xorshift32 } from '../support/random.js';
 import { SportUnderTest } from '../support/sport.js';
 
 const TC_ACT_OK = 0;
@@ -79,16 +80,7 @@ describe.runIf(canLoadBpf)('vxlan_sport through BPF_PROG_TEST_RUN', () => {
       const dut = variant.cache ? sut : uncached;
       dut.reset();
       const seed = (Date.now() ^ 0x9e3779b9) >>> 0;
-      let x = seed || 1;
-      const rnd = (): number => {
-        x ^= x << 13;
-        x >>>= 0;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        x >>>= 0;
-        return x / 0x1_0000_0000;
-      };
-      const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
+      const { rnd, int } = xorshift32(seed);
       const r64 = (): bigint => (BigInt(int(0, 0xffffffff)) << 32n) | BigInt(int(0, 0xffffffff));
       const bits = (): bigint => {
         const k = rnd();
