@@ -6,6 +6,7 @@
  * and reduces it to percentiles over the affected flows of all runs.
  */
 import { compareFailover } from '../src/testbed/failover.js';
+import { summarizeOutages } from '../src/testbed/meter.js';
 
 export interface FailoverBenchOptions {
   /** Probe interval per port (ms). @default 1000 */
@@ -37,12 +38,6 @@ export interface FailoverBenchResult {
   per_run: Array<{ affected: number; p50: number; max: number }>;
 }
 
-/** Nearest-rank percentile of ascending values. */
-export function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
 const round = (x: number): number => Math.round(x * 10) / 10;
 
 export async function benchFailover(o: FailoverBenchOptions = {}): Promise<FailoverBenchResult> {
@@ -57,13 +52,13 @@ export async function benchFailover(o: FailoverBenchOptions = {}): Promise<Failo
     ...(o.signal ? { signal: o.signal } : {}),
   });
   const affected = c.with.flatMap((r) => r.per_flow.filter((f) => f.affected));
-  const sorted = affected.map((f) => f.outage_ms).sort((a, b) => a - b);
+  const outage = summarizeOutages(affected); // nearest-rank p50/p99 and max over every run's affected flows
   return {
     interval_ms: c.interval_ms,
     runs: c.with.length,
     flows_per_run: flows,
     affected_flows: affected.length,
-    outage_ms: { p50: round(percentile(sorted, 0.5)), p99: round(percentile(sorted, 0.99)), max: round(sorted[sorted.length - 1] ?? 0) },
+    outage_ms: { p50: round(outage.p50), p99: round(outage.p99), max: round(outage.max) },
     multi_outage_flows: affected.filter((f) => f.outages > 1).length,
     without_agent_outage_ms: round(c.without.outage_ms.p50),
     kernel_txrehash_outage_ms: c.kernel ? round(c.kernel.host_tcp.outage_ms.p50) : null,

@@ -11,6 +11,7 @@
 #include "pathsteer_maps.h"
 #include "helpers/stats.h"
 #include "helpers/csum.h"
+#include "helpers/parse.h"
 
 /* GPL-compatible: kfuncs (bpf_cast_to_kern_ctx) need it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -72,35 +73,21 @@ static __always_inline int ps_probe_ingress(struct __sk_buff *skb, const bool pr
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
+	struct ps_tunnel_pkt t;
 	struct ps_probe_hdr *ph;
 	struct ps_config *cfg;
 	struct udphdr *udp;
 	struct iphdr *ip;
-	__u32 l4off, need, zero = 0;
-	__u16 dport, agent;
+	__u32 l4off, need;
+	__u16 agent;
 	__u8 magic[3];
 
-	if ((void *)(eth + 1) > data_end)
+	if (!ps_parse_tunnel(data, data_end, &t))
 		return TC_ACT_OK;
-	if (eth->h_proto != bpf_htons(ETH_P_IP))
-		return TC_ACT_OK;
-	ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > data_end)
-		return TC_ACT_OK;
-	if (ip->protocol != IPPROTO_UDP || ip->ihl < 5 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
-		return TC_ACT_OK;
-	l4off = sizeof(*eth) + ip->ihl * 4;
-	udp = data + l4off;
-	if ((void *)(udp + 1) > data_end)
-		return TC_ACT_OK;
-
-	cfg = bpf_map_lookup_elem(&ps_config, &zero);
-	if (!cfg)
-		return TC_ACT_OK;
-	dport = bpf_ntohs(udp->dest);
-	if (!dport || (dport != cfg->vxlan_port && dport != cfg->geneve_port))
-		return TC_ACT_OK;
+	ip = t.ip;
+	udp = t.udp;
+	cfg = t.cfg;
+	l4off = t.l4off;
 
 	/* The magic, from the linear data or (a NIC that left only the headers
 	 * linear) copied out; tunnel packets are never pulled. */

@@ -12,6 +12,7 @@
 #include "helpers/select.h"
 #include "helpers/csum.h"
 #include "helpers/flow_cache.h"
+#include "helpers/parse.h"
 
 /* GPL-compatible: kfuncs (bpf_cast_to_kern_ctx) need it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -180,34 +181,15 @@ static __always_inline int ps_sport_egress(struct __sk_buff *skb, const bool pre
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
+	struct ps_tunnel_pkt t;
 	struct ps_probe_hdr *ph;
-	struct ps_config *cfg;
 	struct udphdr *udp;
 	struct iphdr *ip;
-	__u32 l4off, zero = 0;
-	__u16 dport;
 
-	if ((void *)(eth + 1) > data_end)
+	if (!ps_parse_tunnel(data, data_end, &t))
 		return TC_ACT_OK;
-	if (eth->h_proto != bpf_htons(ETH_P_IP))
-		return TC_ACT_OK;
-	ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > data_end)
-		return TC_ACT_OK;
-	if (ip->protocol != IPPROTO_UDP || ip->ihl < 5 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
-		return TC_ACT_OK;
-	l4off = sizeof(*eth) + ip->ihl * 4;
-	udp = data + l4off;
-	if ((void *)(udp + 1) > data_end)
-		return TC_ACT_OK;
-
-	cfg = bpf_map_lookup_elem(&ps_config, &zero);
-	if (!cfg)
-		return TC_ACT_OK;
-	dport = bpf_ntohs(udp->dest);
-	if (!dport || (dport != cfg->vxlan_port && dport != cfg->geneve_port))
-		return TC_ACT_OK;
+	ip = t.ip;
+	udp = t.udp;
 
 	/* 1. probe: the header says which source port the packet must carry */
 	ph = (void *)(udp + 1);
@@ -218,7 +200,7 @@ static __always_inline int ps_sport_egress(struct __sk_buff *skb, const bool pre
 			return TC_ACT_OK;
 		}
 		if (ph->tx_sport != udp->source)
-			ps_write_sport(skb, ip, udp, l4off, ph->tx_sport, precise);
+			ps_write_sport(skb, ip, udp, t.l4off, ph->tx_sport, precise);
 		ps_count(PS_STAT_PROBE_STAMPED);
 		return TC_ACT_OK;
 	}
@@ -226,7 +208,7 @@ static __always_inline int ps_sport_egress(struct __sk_buff *skb, const bool pre
 	/* 2. tunnel packet: a healthy port for this flow from the peer's window,
 	 * 3. and the peer's activity (the agent learns active peers and ports) */
 	ps_count(PS_STAT_TUNNEL);
-	ps_tunnel(skb, ip, udp, l4off, cfg, precise);
+	ps_tunnel(skb, ip, udp, t.l4off, t.cfg, precise);
 	return TC_ACT_OK;
 }
 

@@ -24,24 +24,11 @@
  */
 import { UpdateRejectedError } from '../p4/errors.js';
 import { RegisterArray } from '../p4/register.js';
-import type { PlacedObject, Target } from '../p4/resources.js';
-import { Table } from '../p4/table.js';
+import type { PlacedObject } from '../p4/resources.js';
+import type { Table } from '../p4/table.js';
 import { i32 } from '../packet.js';
-import {
-  bitString,
-  checkRecordWindow,
-  checkWindow,
-  ipv4,
-  memoryOf,
-  REC_BITMAP_HI,
-  REC_BITMAP_LO,
-  REC_PEER,
-  type MemoryReport,
-  type PathTable,
-  type PeerState,
-  type PortChoice,
-  type RecordHead,
-} from './types.js';
+import { peerTable, RegisterPathTable } from './base.js';
+import { bitString, checkWindow, ipv4, REC_BITMAP_HI, REC_BITMAP_LO, REC_PEER, type PathTable, type PeerState, type PortChoice } from './types.js';
 
 export const HI_EMPTY = 0;
 export const HI_NONE = 0xff;
@@ -233,15 +220,12 @@ export function hiFill(peer: number, lo: number, hi: number, np: number, m: numb
   return out;
 }
 
-export class HiPathTable implements PathTable {
+export class HiPathTable extends RegisterPathTable implements PathTable {
   readonly scheme = 'hi' as const;
   readonly packetUpdates = true;
-  readonly np: number;
   readonly m: number;
   /** Groups per peer (Np / M), also the stride between a group's ports. */
   readonly groups: number;
-  readonly basePort: number;
-  readonly capacity: number;
   readonly peerTable: Table;
   readonly slots: RegisterArray[];
   /** The slot registers' cells, for the per-pass path. */
@@ -250,21 +234,13 @@ export class HiPathTable implements PathTable {
   private readonly next: number[];
 
   constructor(o: HiOptions) {
-    this.np = o.np ?? 32;
+    super(o, 32, true);
     this.m = o.m ?? 8;
-    this.basePort = o.basePort ?? 10000;
-    this.capacity = o.capacity;
-    if (!Number.isInteger(this.np) || this.np < 1 || this.np > 64) throw new UpdateRejectedError(`Np ${this.np} not in 1..64`);
     if (!Number.isInteger(this.m) || this.m < 1 || this.np % this.m !== 0) {
       throw new UpdateRejectedError(`M ${this.m} must divide Np ${this.np}`);
     }
     this.groups = this.np / this.m;
-    this.peerTable = new Table({
-      name: 'hi_peer',
-      key: [{ name: 'peer', bits: 32, match: 'exact' }],
-      actions: [{ name: 'read_slot' }],
-      size: o.capacity,
-    });
+    this.peerTable = peerTable('hi_peer', { name: 'read_slot' }, o.capacity);
     this.slots = Array.from({ length: this.groups }, (_, g) => {
       const r = new RegisterArray({ name: `hi_slot_${g}`, width: 8, size: o.capacity, direct: 'hi_peer' });
       this.peerTable.attach(r);
@@ -277,14 +253,6 @@ export class HiPathTable implements PathTable {
 
   objects(): PlacedObject[] {
     return [{ object: this.peerTable }];
-  }
-
-  has(peer: number): boolean {
-    return this.peerTable.lookupHandle1(peer) >= 0;
-  }
-
-  *peers(): IterableIterator<number> {
-    for (const e of this.peerTable.dump()) yield Number(e.match.peer);
   }
 
   select(peer: number, flowHash: number): PortChoice | undefined {
@@ -304,12 +272,8 @@ export class HiPathTable implements PathTable {
 
   apply(u: PeerState): number {
     checkWindow(u, this.np, this.basePort);
-    let writes = 0;
-    let e = this.peerTable.lookup1(u.peer);
-    if (!e.hit) {
-      e = this.peerTable.insert({ match: { peer: { exact: u.peer } }, action: 'read_slot' });
-      writes++;
-    }
+    const e = this.peerEntry(u.peer);
+    let writes = e.added ? 1 : 0;
     this.load(e.handle);
     hiFill(u.peer, Number(u.bitmap & 0xffff_ffffn), Number(u.bitmap >> 32n), this.np, this.m, this.cur, this.next);
     for (let g = 0; g < this.groups; g++) {
@@ -319,17 +283,6 @@ export class HiPathTable implements PathTable {
       }
     }
     return writes;
-  }
-
-  remove(peer: number): number {
-    if (!this.has(peer)) return 0;
-    this.peerTable.delete({ match: { peer: { exact: peer } } });
-    return 1;
-  }
-
-  checkRecord(r: RecordHead): string | undefined {
-    if (!this.has(r.peer)) return `peer ${ipv4(r.peer)} has no hi_peer entry (add peers through the control plane first)`;
-    return checkRecordWindow(r, this.np, this.basePort);
   }
 
   /** One pass: hit hi_peer, read the G slot registers, fill, write them back (a miss runs NoAction). */
@@ -377,9 +330,5 @@ export class HiPathTable implements PathTable {
       })),
       usable: bitString(this.usablePorts(peer).reduce((a, i) => a | (1n << BigInt(i)), 0n), this.np),
     };
-  }
-
-  memory(target?: Target): MemoryReport {
-    return memoryOf('hi', this.np, this.capacity, this.objects(), target);
   }
 }

@@ -6,21 +6,11 @@
  * peer, each written over PCIe: the match-action data of a hash table is not
  * writable from the data plane, so this table takes no packet updates.
  */
-import type { PlacedObject, Target } from '../p4/resources.js';
+import type { PlacedObject } from '../p4/resources.js';
 import { UpdateRejectedError } from '../p4/errors.js';
-import { Table } from '../p4/table.js';
-import {
-  checkWindow,
-  firstSetTable,
-  indexBits,
-  ipv4,
-  memoryOf,
-  type MemoryReport,
-  type PathTable,
-  type PeerState,
-  type PortChoice,
-  type RecordHead,
-} from './types.js';
+import type { Table } from '../p4/table.js';
+import { deletePortSlots, PathTableBase, portSlotTable, slotChoice, slotPort, writePortSlot } from './base.js';
+import { checkWindow, firstSetTable, indexBits, ipv4, type PathTable, type PeerState, type PortChoice, type RecordHead } from './types.js';
 
 export interface NaiveOptions {
   /** @default 32 */
@@ -31,29 +21,15 @@ export interface NaiveOptions {
   capacity: number;
 }
 
-export class NaivePathTable implements PathTable {
+export class NaivePathTable extends PathTableBase implements PathTable {
   readonly scheme = 'naive' as const;
   readonly packetUpdates = false;
-  readonly np: number;
-  readonly basePort: number;
-  readonly capacity: number;
   readonly table: Table;
   private readonly known = new Set<number>();
 
   constructor(o: NaiveOptions) {
-    this.np = o.np ?? 32;
-    this.basePort = o.basePort ?? 10000;
-    this.capacity = o.capacity;
-    if (!Number.isInteger(this.np) || this.np < 1 || this.np > 64) throw new UpdateRejectedError(`Np ${this.np} not in 1..64`);
-    this.table = new Table({
-      name: 'naive_path',
-      key: [
-        { name: 'peer', bits: 32, match: 'exact' },
-        { name: 'slot', bits: indexBits(this.np), match: 'exact' },
-      ],
-      actions: [{ name: 'set_sport', params: [{ name: 'port', bits: 16 }] }, { name: 'keep_sport' }],
-      size: o.capacity * this.np,
-    });
+    super(o, 32, true);
+    this.table = portSlotTable('naive_path', indexBits(this.np), o.capacity * this.np);
   }
 
   objects(): PlacedObject[] {
@@ -69,10 +45,7 @@ export class NaivePathTable implements PathTable {
   }
 
   select(peer: number, flowHash: number): PortChoice | undefined {
-    const r = this.table.apply([peer, (flowHash >>> 0) % this.np]);
-    if (r.action !== 'set_sport') return undefined;
-    const port = r.params[0] as number;
-    return { idx: port - this.basePort, port };
+    return slotChoice(this.table.apply([peer, (flowHash >>> 0) % this.np]), this.basePort);
   }
 
   apply(u: PeerState): number {
@@ -81,14 +54,7 @@ export class NaivePathTable implements PathTable {
     let writes = 0;
     for (let s = 0; s < this.np; s++) {
       const i = first[s]!;
-      const e = i >= 0
-        ? { match: { peer: { exact: u.peer }, slot: { exact: s } }, action: 'set_sport', params: { port: this.basePort + i } }
-        : { match: { peer: { exact: u.peer }, slot: { exact: s } }, action: 'keep_sport' };
-      const old = this.table.get(e);
-      if (old && old.action === e.action && (old.params[0] ?? -1) === (i >= 0 ? this.basePort + i : -1)) continue;
-      if (old) this.table.modify(e);
-      else this.table.insert(e);
-      writes++;
+      writes += writePortSlot(this.table, u.peer, s, i >= 0 ? this.basePort + i : -1, true);
     }
     this.known.add(u.peer);
     return writes;
@@ -96,8 +62,7 @@ export class NaivePathTable implements PathTable {
 
   remove(peer: number): number {
     if (!this.known.delete(peer)) return 0;
-    for (let s = 0; s < this.np; s++) this.table.delete({ match: { peer: { exact: peer }, slot: { exact: s } } });
-    return this.np;
+    return deletePortSlots(this.table, peer, 0, this.np);
   }
 
   checkRecord(_r: RecordHead): string | undefined {
@@ -110,14 +75,7 @@ export class NaivePathTable implements PathTable {
 
   view(peer: number): Record<string, unknown> | undefined {
     if (!this.known.has(peer)) return undefined;
-    const slots = Array.from({ length: this.np }, (_, s) => {
-      const r = this.table.lookup([peer, s]);
-      return r.action === 'set_sport' ? (r.params[0] as number) : null;
-    });
+    const slots = Array.from({ length: this.np }, (_, s) => slotPort(this.table, peer, s));
     return { peer: ipv4(peer), scheme: 'naive', ports: slots };
-  }
-
-  memory(target?: Target): MemoryReport {
-    return memoryOf('naive', this.np, this.capacity, this.objects(), target);
   }
 }

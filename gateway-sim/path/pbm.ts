@@ -13,27 +13,23 @@
  * pbm_peer, write the bitmap. The choice equals the host's selectPort (first
  * available port at or after hash % Np, cyclically) for the same bitmap and hash.
  */
-import { UpdateRejectedError } from '../p4/errors.js';
 import { RegisterArray } from '../p4/register.js';
-import type { PlacedObject, Target } from '../p4/resources.js';
+import type { PlacedObject } from '../p4/resources.js';
 import { Table } from '../p4/table.js';
 import { i32 } from '../packet.js';
+import { peerTable, RegisterPathTable } from './base.js';
 import {
   bitString,
   cellWidth,
-  checkRecordWindow,
   checkWindow,
   indexBits,
   ipv4,
-  memoryOf,
   REC_BITMAP_HI,
   REC_BITMAP_LO,
   REC_PEER,
-  type MemoryReport,
   type PathTable,
   type PeerState,
   type PortChoice,
-  type RecordHead,
 } from './types.js';
 
 export interface PbmOptions {
@@ -45,12 +41,9 @@ export interface PbmOptions {
   capacity: number;
 }
 
-export class PbmPathTable implements PathTable {
+export class PbmPathTable extends RegisterPathTable implements PathTable {
   readonly scheme = 'pbm' as const;
   readonly packetUpdates = true;
-  readonly np: number;
-  readonly basePort: number;
-  readonly capacity: number;
   readonly peerTable: Table;
   readonly bitmaps: RegisterArray;
   readonly priority: Table;
@@ -61,17 +54,9 @@ export class PbmPathTable implements PathTable {
   private readonly cellMask: number;
 
   constructor(o: PbmOptions) {
-    this.np = o.np ?? 64;
-    this.basePort = o.basePort ?? 10000;
-    this.capacity = o.capacity;
-    if (!Number.isInteger(this.np) || this.np < 1 || this.np > 64) throw new UpdateRejectedError(`Np ${this.np} not in 1..64`);
+    super(o, 64, true);
     this.narrow = this.np <= 32;
-    this.peerTable = new Table({
-      name: 'pbm_peer',
-      key: [{ name: 'peer', bits: 32, match: 'exact' }],
-      actions: [{ name: 'read_bitmap' }],
-      size: o.capacity,
-    });
+    this.peerTable = peerTable('pbm_peer', { name: 'read_bitmap' }, o.capacity);
     this.bitmaps = new RegisterArray({ name: 'pbm_bitmap', width: cellWidth(this.np), size: o.capacity, direct: 'pbm_peer' });
     this.peerTable.attach(this.bitmaps);
     this.cells = this.bitmaps.cells;
@@ -106,14 +91,6 @@ export class PbmPathTable implements PathTable {
     return [{ object: this.peerTable }, { object: this.priority, after: ['pbm_peer'] }];
   }
 
-  has(peer: number): boolean {
-    return this.peerTable.lookupHandle1(peer) >= 0;
-  }
-
-  *peers(): IterableIterator<number> {
-    for (const e of this.peerTable.dump()) yield Number(e.match.peer);
-  }
-
   select(peer: number, flowHash: number): PortChoice | undefined {
     const e = this.peerTable.apply1(peer);
     if (!e.hit) return undefined;
@@ -126,25 +103,10 @@ export class PbmPathTable implements PathTable {
 
   apply(u: PeerState): number {
     checkWindow(u, this.np, this.basePort);
-    let writes = 0;
-    let e = this.peerTable.lookup1(u.peer);
-    if (!e.hit) {
-      e = this.peerTable.insert({ match: { peer: { exact: u.peer } }, action: 'read_bitmap' });
-      writes++;
-    } else if (this.bitmaps.read(e.handle) === u.bitmap) return 0;
+    const e = this.peerEntry(u.peer);
+    if (!e.added && this.bitmaps.read(e.handle) === u.bitmap) return 0;
     this.bitmaps.write(e.handle, u.bitmap);
-    return writes + 1;
-  }
-
-  remove(peer: number): number {
-    if (!this.has(peer)) return 0;
-    this.peerTable.delete({ match: { peer: { exact: peer } } });
-    return 1;
-  }
-
-  checkRecord(r: RecordHead): string | undefined {
-    if (!this.has(r.peer)) return `peer ${ipv4(r.peer)} has no pbm_peer entry (add peers through the control plane first)`;
-    return checkRecordWindow(r, this.np, this.basePort);
+    return e.added ? 2 : 1;
   }
 
   /** One pass: hit pbm_peer, write its bitmap register (a miss runs NoAction). */
@@ -161,9 +123,5 @@ export class PbmPathTable implements PathTable {
     if (!e.hit) return undefined;
     const bm = this.bitmaps.read(e.handle);
     return { peer: ipv4(peer), scheme: 'pbm', bitmap: bitString(bm, this.np), handle: e.handle };
-  }
-
-  memory(target?: Target): MemoryReport {
-    return memoryOf('pbm', this.np, this.capacity, this.objects(), target);
   }
 }

@@ -13,20 +13,11 @@
  * after the start slot, falling back to any available port when the group has
  * none. Entries are match data: control plane (PCIe) only.
  */
-import type { PlacedObject, Target } from '../p4/resources.js';
+import type { PlacedObject } from '../p4/resources.js';
 import { UpdateRejectedError } from '../p4/errors.js';
-import { Table } from '../p4/table.js';
-import {
-  checkWindow,
-  firstSetFrom,
-  ipv4,
-  memoryOf,
-  type MemoryReport,
-  type PathTable,
-  type PeerState,
-  type PortChoice,
-  type RecordHead,
-} from './types.js';
+import type { Table } from '../p4/table.js';
+import { deletePortSlots, PeerKeyedPathTable, peerTable, portSlotTable, slotChoice, slotPort, writePortSlot } from './base.js';
+import { checkWindow, firstSetFrom, ipv4, type PathTable, type PeerState, type PortChoice, type RecordHead } from './types.js';
 
 export const PS_F_STATEFUL = 1;
 const MAX_GROUPS = 8;
@@ -48,34 +39,16 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-export class StatefulPathTable implements PathTable {
+export class StatefulPathTable extends PeerKeyedPathTable implements PathTable {
   readonly scheme = 'stateful' as const;
   readonly packetUpdates = false;
-  readonly np: number;
-  readonly basePort: number;
-  readonly capacity: number;
   readonly peerTable: Table;
   readonly pathTable: Table;
 
   constructor(o: StatefulOptions) {
-    this.np = o.np ?? 32;
-    this.basePort = o.basePort ?? 10000;
-    this.capacity = o.capacity;
-    this.peerTable = new Table({
-      name: 'stateful_peer',
-      key: [{ name: 'peer', bits: 32, match: 'exact' }],
-      actions: [{ name: 'set_span', params: [{ name: 'span', bits: SLOT_BITS }] }],
-      size: o.capacity,
-    });
-    this.pathTable = new Table({
-      name: 'stateful_path',
-      key: [
-        { name: 'peer', bits: 32, match: 'exact' },
-        { name: 'slot', bits: SLOT_BITS, match: 'exact' },
-      ],
-      actions: [{ name: 'set_sport', params: [{ name: 'port', bits: 16 }] }, { name: 'keep_sport' }],
-      size: o.entries ?? o.capacity * this.np,
-    });
+    super(o, 32, false);
+    this.peerTable = peerTable('stateful_peer', { name: 'set_span', params: [{ name: 'span', bits: SLOT_BITS }] }, o.capacity);
+    this.pathTable = portSlotTable('stateful_path', SLOT_BITS, o.entries ?? o.capacity * this.np);
   }
 
   /** Entries a vIP with this many groups takes: lcm(ngroups, Np). */
@@ -88,21 +61,10 @@ export class StatefulPathTable implements PathTable {
     return [{ object: this.peerTable }, { object: this.pathTable, after: ['stateful_peer'] }];
   }
 
-  has(peer: number): boolean {
-    return this.peerTable.lookupHandle1(peer) >= 0;
-  }
-
-  *peers(): IterableIterator<number> {
-    for (const e of this.peerTable.dump()) yield Number(e.match.peer);
-  }
-
   select(peer: number, flowHash: number): PortChoice | undefined {
     const p = this.peerTable.apply1(peer);
     if (!p.hit) return undefined;
-    const r = this.pathTable.apply([peer, (flowHash >>> 0) % (p.params[0] as number)]);
-    if (r.action !== 'set_sport') return undefined;
-    const port = r.params[0] as number;
-    return { idx: port - this.basePort, port };
+    return slotChoice(this.pathTable.apply([peer, (flowHash >>> 0) % (p.params[0] as number)]), this.basePort);
   }
 
   apply(u: PeerState): number {
@@ -124,20 +86,9 @@ export class StatefulPathTable implements PathTable {
         if (inGroup !== 0n) c = inGroup;
       }
       const i = firstSetFrom(c, r % this.np, this.np);
-      const e =
-        i >= 0
-          ? { match: { peer: { exact: u.peer }, slot: { exact: r } }, action: 'set_sport', params: { port: this.basePort + i } }
-          : { match: { peer: { exact: u.peer }, slot: { exact: r } }, action: 'keep_sport' };
-      const cur = r < oldL ? this.pathTable.get(e) : undefined;
-      if (cur && cur.action === e.action && (cur.params[0] ?? -1) === (i >= 0 ? this.basePort + i : -1)) continue;
-      if (cur) this.pathTable.modify(e);
-      else this.pathTable.insert(e);
-      writes++;
+      writes += writePortSlot(this.pathTable, u.peer, r, i >= 0 ? this.basePort + i : -1, r < oldL);
     }
-    for (let r = L; r < oldL; r++) {
-      this.pathTable.delete({ match: { peer: { exact: u.peer }, slot: { exact: r } } });
-      writes++;
-    }
+    writes += deletePortSlots(this.pathTable, u.peer, L, oldL);
     if (oldL !== L) {
       this.peerTable.upsert({ match: { peer: { exact: u.peer } }, action: 'set_span', params: { span: L } });
       writes++;
@@ -148,10 +99,9 @@ export class StatefulPathTable implements PathTable {
   remove(peer: number): number {
     const p = this.peerTable.lookup1(peer);
     if (!p.hit) return 0;
-    const L = p.params[0] as number;
-    for (let r = 0; r < L; r++) this.pathTable.delete({ match: { peer: { exact: peer }, slot: { exact: r } } });
+    const writes = deletePortSlots(this.pathTable, peer, 0, p.params[0] as number);
     this.peerTable.delete({ match: { peer: { exact: peer } } });
-    return L + 1;
+    return writes + 1;
   }
 
   checkRecord(r: RecordHead): string | undefined {
@@ -170,14 +120,7 @@ export class StatefulPathTable implements PathTable {
       peer: ipv4(peer),
       scheme: 'stateful',
       span: L,
-      ports: Array.from({ length: L }, (_, r) => {
-        const e = this.pathTable.lookup([peer, r]);
-        return e.action === 'set_sport' ? (e.params[0] as number) : null;
-      }),
+      ports: Array.from({ length: L }, (_, r) => slotPort(this.pathTable, peer, r)),
     };
-  }
-
-  memory(target?: Target): MemoryReport {
-    return memoryOf('stateful', this.np, this.capacity, this.objects(), target);
   }
 }

@@ -2,9 +2,9 @@
  * Agent configuration: a JSON config file and CLI flags, validated with zod;
  * flags override the file. Every option is documented here with its default.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UsageError } from '../common/errors.js';
+import { readJsonFile } from '../common/json-file.js';
 
 const ipv4 = z
   .string()
@@ -55,17 +55,7 @@ export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
 /** Read a JSON config file (a UsageError says what is wrong with it). */
 export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read config file ${path}: ${(e as Error).message}`);
-  }
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('expected a JSON object');
-    return v as Record<string, unknown>;
-  } catch (e) {
-    throw new UsageError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
-  }
+  const v = readJsonFile(path, 'config file');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError(`config file ${path} is not valid JSON: expected a JSON object`);
+  return v as Record<string, unknown>;
 }

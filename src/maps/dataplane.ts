@@ -488,6 +488,45 @@ export function detach(ifname: string, o: DetachOptions = {}): DetachResult {
   return res;
 }
 
+/** Typed views of vxlan_sport's maps. */
+export interface SportTables {
+  config: TypedMap<number, PsConfig>;
+  path: TypedMap<string, PathEntry>;
+  pin: TypedMap<PinKey, PinVal>;
+  activity: TypedMap<string, Activity>;
+  flowCache: TypedMap<number, FlowSlot>;
+}
+
+/**
+ * vxlan_sport's maps (found by `map(name)`) with their codecs; every write or
+ * delete through `path` or `pin` calls onPathChange, which must advance
+ * ps_config.path_gen (PathGen.bump) so the flow cache drops older decisions.
+ */
+export function sportTables(map: (name: string) => BpfMap, onPathChange: () => void): SportTables {
+  return {
+    config: new TypedMap(map(MapName.config), U32Codec, ConfigCodec),
+    path: new TypedMap(map(MapName.path), PeerCodec, PathEntryCodec, { onChange: onPathChange }),
+    pin: new TypedMap(map(MapName.pin), PinKeyCodec, PinValCodec, { onChange: onPathChange }),
+    activity: new TypedMap(map(MapName.activity), PeerCodec, ActivityCodec),
+    flowCache: new TypedMap(map(MapName.flowCache), U32Codec, FlowSlotCodec),
+  };
+}
+
+/**
+ * Activity per peer, combined over CPUs, including what flow-cache slots
+ * counted and have not flushed yet (read after ps_activity, so a flush in
+ * between can leave out at most that one tick's packets, never count them twice).
+ */
+export function activityWithPending(t: Pick<SportTables, 'activity' | 'flowCache'>): Array<[string, Activity]> {
+  const flushed = new Map(t.activity.getAll().map(([peer, perCpu]) => [peer, combineActivity(perCpu)] as [string, Activity]));
+  const pending = pendingActivity(t.flowCache.getAll().flatMap(([, perCpu]) => perCpu));
+  for (const [peer, p] of pending) {
+    const f = flushed.get(peer);
+    flushed.set(peer, f ? combineActivity([f, p]) : p);
+  }
+  return [...flushed];
+}
+
 /**
  * The pinned maps of an attached interface with their codecs. Each pin is
  * checked against the program's map definition before use. Every write or
@@ -508,12 +547,12 @@ export class SportMaps {
   private constructor(readonly location: Location, maps: Map<string, BpfMap>) {
     this.owned = [...maps.values()];
     this.configMap = maps.get(MapName.config)!;
-    const bump = (): void => this.bumpPathGen();
-    this.config = new TypedMap(this.configMap, U32Codec, ConfigCodec);
-    this.path = new TypedMap(maps.get(MapName.path)!, PeerCodec, PathEntryCodec, { onChange: bump });
-    this.pin = new TypedMap(maps.get(MapName.pin)!, PinKeyCodec, PinValCodec, { onChange: bump });
-    this.activity = new TypedMap(maps.get(MapName.activity)!, PeerCodec, ActivityCodec);
-    this.flowCache = new TypedMap(maps.get(MapName.flowCache)!, U32Codec, FlowSlotCodec);
+    const t = sportTables((name) => maps.get(name)!, () => this.bumpPathGen());
+    this.config = t.config;
+    this.path = t.path;
+    this.pin = t.pin;
+    this.activity = t.activity;
+    this.flowCache = t.flowCache;
     this.statsMap = maps.get(MapName.stats)!;
   }
 
@@ -559,19 +598,9 @@ export class SportMaps {
     return readStats(this.statsMap);
   }
 
-  /**
-   * Activity per peer, combined over CPUs, including what flow-cache slots
-   * counted and have not flushed yet (read after ps_activity, so a flush in
-   * between can leave out at most that one tick's packets, never count them twice).
-   */
+  /** Activity per peer, flow-cache counts included (see activityWithPending). */
   activityByPeer(): Array<[string, Activity]> {
-    const flushed = new Map(this.activity.getAll().map(([peer, perCpu]) => [peer, combineActivity(perCpu)] as [string, Activity]));
-    const pending = pendingActivity(this.flowCache.getAll().flatMap(([, perCpu]) => perCpu));
-    for (const [peer, p] of pending) {
-      const f = flushed.get(peer);
-      flushed.set(peer, f ? combineActivity([f, p]) : p);
-    }
-    return [...flushed];
+    return activityWithPending(this);
   }
 
   close(): void {

@@ -43,21 +43,26 @@ export interface MaxMinProblem {
 /** Relative tolerance used when comparing fair shares. */
 const REL_EPS = 1e-9;
 
+/**
+ * Write the link -> flows transpose of the flow paths: flow f is listed under
+ * each link it crosses, link l's flows at linkFlows[linkPtr[l] .. linkPtr[l+1]).
+ * linkPtr (nLinks + 1 entries) must be all zero; fill needs nLinks entries and
+ * linkFlows one per path entry (both are overwritten).
+ */
+function transposeInto(p: MaxMinProblem, linkPtr: Int32Array, fill: Int32Array, linkFlows: Int32Array): void {
+  const { nLinks, nFlows, flowPtr, flowLinks } = p;
+  const total = flowPtr[nFlows]!;
+  for (let i = 0; i < total; i++) linkPtr[flowLinks[i]! + 1]!++;
+  for (let l = 0; l < nLinks; l++) linkPtr[l + 1]! += linkPtr[l]!;
+  fill.set(linkPtr.subarray(0, nLinks));
+  for (let f = 0; f < nFlows; f++) for (let i = flowPtr[f]!; i < flowPtr[f + 1]!; i++) linkFlows[fill[flowLinks[i]!]!++] = f;
+}
+
 /** Link -> flows (the transpose of the flow paths), plus per-link flow counts. */
 export function linkFlowIndex(p: MaxMinProblem): { linkPtr: Int32Array; linkFlows: Int32Array } {
   const linkPtr = new Int32Array(p.nLinks + 1);
-  const { flowPtr, flowLinks } = p;
-  const total = flowPtr[p.nFlows]!;
-  for (let i = 0; i < total; i++) linkPtr[flowLinks[i]! + 1]!++;
-  for (let l = 0; l < p.nLinks; l++) linkPtr[l + 1]! += linkPtr[l]!;
-  const fill = linkPtr.slice(0, p.nLinks);
-  const linkFlows = new Int32Array(total);
-  for (let f = 0; f < p.nFlows; f++) {
-    for (let i = flowPtr[f]!; i < flowPtr[f + 1]!; i++) {
-      const l = flowLinks[i]!;
-      linkFlows[fill[l]!++] = f;
-    }
-  }
+  const linkFlows = new Int32Array(p.flowPtr[p.nFlows]!);
+  transposeInto(p, linkPtr, new Int32Array(p.nLinks), linkFlows);
   return { linkPtr, linkFlows };
 }
 
@@ -73,15 +78,17 @@ export function checkProblem(p: MaxMinProblem): void {
   }
 }
 
-/** Exact max-min fair rates by textbook waterfilling (see the file comment). */
-export function maxMinWaterfill(p: MaxMinProblem, stats?: { rounds: number }): Float64Array {
+/**
+ * Where both waterfillers start: a flow that crosses no link gets its cap at
+ * once (only that limits it); every other flow is active and counted on each
+ * link it crosses; rem is the capacity each link has left.
+ */
+function waterfillStart(p: MaxMinProblem): { rate: Float64Array; rem: Float64Array; cnt: Int32Array; active: Int32Array; nActive: number } {
   const { nLinks, nFlows, capacity, demand, flowPtr, flowLinks } = p;
   const rate = new Float64Array(nFlows);
   const rem = Float64Array.from(capacity.subarray(0, nLinks));
   const cnt = new Int32Array(nLinks);
-  const share = new Float64Array(nLinks);
-  let active = new Int32Array(nFlows);
-  let next = new Int32Array(nFlows);
+  const active = new Int32Array(nFlows);
   let nActive = 0;
   for (let f = 0; f < nFlows; f++) {
     if (flowPtr[f + 1]! === flowPtr[f]!) {
@@ -91,16 +98,43 @@ export function maxMinWaterfill(p: MaxMinProblem, stats?: { rounds: number }): F
     active[nActive++] = f;
     for (let i = flowPtr[f]!; i < flowPtr[f + 1]!; i++) cnt[flowLinks[i]!]!++;
   }
+  return { rate, rem, cnt, active, nActive };
+}
+
+/** Each link's fair share of what it has left among its unfrozen flows (Infinity: none); returns the smallest. */
+function linkShares(nLinks: number, rem: Float64Array, cnt: Int32Array, share: Float64Array): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (let l = 0; l < nLinks; l++) {
+    const c = cnt[l]!;
+    share[l] = c > 0 ? Math.max(0, rem[l]!) / c : Number.POSITIVE_INFINITY;
+    if (share[l]! < min) min = share[l]!;
+  }
+  return min;
+}
+
+/** Freeze flow f at rate r: every link it crosses gives up r and one flow. */
+function freezeFlow(f: number, r: number, flowPtr: Int32Array, flowLinks: Int32Array, rate: Float64Array, rem: Float64Array, cnt: Int32Array): void {
+  rate[f] = r;
+  for (let i = flowPtr[f]!; i < flowPtr[f + 1]!; i++) {
+    const l = flowLinks[i]!;
+    rem[l]! -= r;
+    cnt[l]!--;
+  }
+}
+
+/** Exact max-min fair rates by textbook waterfilling (see the file comment). */
+export function maxMinWaterfill(p: MaxMinProblem, stats?: { rounds: number }): Float64Array {
+  const { nLinks, nFlows, demand, flowPtr, flowLinks } = p;
+  const start = waterfillStart(p);
+  const { rate, rem, cnt } = start;
+  const share = new Float64Array(nLinks);
+  let { active, nActive } = start;
+  let next: Int32Array = new Int32Array(nFlows);
   let rounds = 0;
   while (nActive > 0) {
     rounds++;
     // The next water level: the smallest link fair share or flow cap.
-    let level = Number.POSITIVE_INFINITY;
-    for (let l = 0; l < nLinks; l++) {
-      const c = cnt[l]!;
-      share[l] = c > 0 ? Math.max(0, rem[l]!) / c : Number.POSITIVE_INFINITY;
-      if (share[l]! < level) level = share[l]!;
-    }
+    let level = linkShares(nLinks, rem, cnt, share);
     for (let a = 0; a < nActive; a++) if (demand[active[a]!]! < level) level = demand[active[a]!]!;
     const lim = level * (1 + REL_EPS) + 1e-300;
     let nNext = 0;
@@ -115,15 +149,8 @@ export function maxMinWaterfill(p: MaxMinProblem, stats?: { rounds: number }): F
           }
         }
       }
-      if (freeze) {
-        const r = Math.min(level, demand[f]!);
-        rate[f] = r;
-        for (let i = flowPtr[f]!; i < flowPtr[f + 1]!; i++) {
-          const l = flowLinks[i]!;
-          rem[l]! -= r;
-          cnt[l]!--;
-        }
-      } else next[nNext++] = f;
+      if (freeze) freezeFlow(f, Math.min(level, demand[f]!), flowPtr, flowLinks, rate, rem, cnt);
+      else next[nNext++] = f;
     }
     const t = active;
     active = next;
@@ -136,32 +163,19 @@ export function maxMinWaterfill(p: MaxMinProblem, stats?: { rounds: number }): F
 
 /** Exact max-min fair rates by 1-waterfilling (see the file comment). */
 export function maxMinParallelWaterfill(p: MaxMinProblem, stats?: { rounds: number }): Float64Array {
-  const { nLinks, nFlows, capacity, demand, flowPtr, flowLinks } = p;
-  const rate = new Float64Array(nFlows);
-  const rem = Float64Array.from(capacity.subarray(0, nLinks));
-  const cnt = new Int32Array(nLinks);
+  const { nLinks, nFlows, demand, flowPtr, flowLinks } = p;
+  const start = waterfillStart(p);
+  const { rate, rem, cnt } = start;
   const share = new Float64Array(nLinks);
   const bott = new Uint8Array(nLinks);
   const fmin = new Float64Array(nFlows);
-  let active = new Int32Array(nFlows);
-  let nActive = 0;
-  for (let f = 0; f < nFlows; f++) {
-    if (flowPtr[f + 1]! === flowPtr[f]!) {
-      rate[f] = demand[f]!; // crosses no link: only its own cap limits it
-      continue;
-    }
-    active[nActive++] = f;
-    for (let i = flowPtr[f]!; i < flowPtr[f + 1]!; i++) cnt[flowLinks[i]!]!++;
-  }
+  let { active, nActive } = start;
+  let next: Int32Array = new Int32Array(nFlows);
   let rounds = 0;
-  let next = new Int32Array(nFlows);
   while (nActive > 0) {
     rounds++;
-    for (let l = 0; l < nLinks; l++) {
-      const c = cnt[l]!;
-      share[l] = c > 0 ? Math.max(0, rem[l]!) / c : Number.POSITIVE_INFINITY;
-      bott[l] = 1;
-    }
+    linkShares(nLinks, rem, cnt, share);
+    bott.fill(1);
     for (let a = 0; a < nActive; a++) {
       const f = active[a]!;
       let m = demand[f]!;
@@ -189,16 +203,8 @@ export function maxMinParallelWaterfill(p: MaxMinProblem, stats?: { rounds: numb
           }
         }
       }
-      if (freeze) {
-        rate[f] = m;
-        for (let i = flowPtr[f]!; i < flowPtr[f + 1]!; i++) {
-          const l = flowLinks[i]!;
-          rem[l]! -= m;
-          cnt[l]!--;
-        }
-      } else {
-        next[nNext++] = f;
-      }
+      if (freeze) freezeFlow(f, m, flowPtr, flowLinks, rate, rem, cnt);
+      else next[nNext++] = f;
     }
     const t = active;
     active = next;
@@ -358,18 +364,14 @@ const LO = 1 - HI;
  * view into it (valid until its next use).
  */
 export function maxMinApprox(p: MaxMinProblem, scratch?: ApproxScratch, refill = true): Float64Array {
-  const { nLinks, nFlows, capacity, demand, flowPtr, flowLinks } = p;
+  const { nLinks, nFlows, capacity, demand, flowPtr } = p;
   const sc = scratch ?? new ApproxScratch();
   const entries = flowPtr[nFlows]!;
   sc.ensure(nLinks, nFlows, entries);
   // link -> flows transpose in the scratch buffers
   const linkPtr = sc.linkPtr.subarray(0, nLinks + 1).fill(0);
-  for (let i = 0; i < entries; i++) linkPtr[flowLinks[i]! + 1]!++;
-  for (let l = 0; l < nLinks; l++) linkPtr[l + 1]! += linkPtr[l]!;
-  const fill = sc.fill;
-  fill.set(linkPtr.subarray(0, nLinks));
   const linkFlows = sc.linkFlows;
-  for (let f = 0; f < nFlows; f++) for (let i = flowPtr[f]!; i < flowPtr[f + 1]!; i++) linkFlows[fill[flowLinks[i]!]!++] = f;
+  transposeInto(p, linkPtr, sc.fill, linkFlows);
   const rate = scratch ? sc.rate.subarray(0, nFlows) : new Float64Array(nFlows);
   rate.set(demand.subarray(0, nFlows));
   // Sort links by initial fair share with one native numeric sort: a positive

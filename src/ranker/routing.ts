@@ -86,39 +86,29 @@ export class Router {
       }
       if (capTo) capTo[v - S] = c;
     }
+    // v reaches D when a usable up link leads to a switch that does; its
+    // WCMP capacity is the sum over those links.
+    const viaUp = (v: number): void => {
+      let c = 0;
+      for (let j = upPtr[v]!; j < upPtr[v + 1]!; j++) {
+        const l = upLinks[j]!;
+        const w = to[l]!;
+        if (usable[l] && reach[w - S]) {
+          reach[v - S] = 1;
+          if (capTo) c += Math.min(cap[l]!, capTo[w - S]!);
+        }
+      }
+      if (capTo) capTo[v - S] = c;
+    };
     // T1s of other pods: a usable up link to a reaching T2.
     if (t.t2s.length > 0) {
       for (let q = 0; q + 1 < t.podT1Ptr.length; q++) {
         if (q === podD) continue;
-        for (let i = t.podT1Ptr[q]!; i < t.podT1Ptr[q + 1]!; i++) {
-          const u = t.podT1[i]!;
-          let c = 0;
-          for (let j = upPtr[u]!; j < upPtr[u + 1]!; j++) {
-            const l = upLinks[j]!;
-            const w = to[l]!;
-            if (usable[l] && reach[w - S]) {
-              reach[u - S] = 1;
-              if (capTo) c += Math.min(cap[l]!, capTo[w - S]!);
-            }
-          }
-          if (capTo) capTo[u - S] = c;
-        }
+        for (let i = t.podT1Ptr[q]!; i < t.podT1Ptr[q + 1]!; i++) viaUp(t.podT1[i]!);
       }
     }
     // ToRs: a usable up link to a reaching T1 of their own pod.
-    for (const v of t.tors) {
-      if (v === d) continue;
-      let c = 0;
-      for (let j = upPtr[v]!; j < upPtr[v + 1]!; j++) {
-        const l = upLinks[j]!;
-        const u = to[l]!;
-        if (usable[l] && reach[u - S]) {
-          reach[v - S] = 1;
-          if (capTo) c += Math.min(cap[l]!, capTo[u - S]!);
-        }
-      }
-      if (capTo) capTo[v - S] = c;
-    }
+    for (const v of t.tors) if (v !== d) viaUp(v);
     return { reach, capTo };
   }
 

@@ -10,8 +10,9 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { PathsteerError, UsageError } from '../common/errors.js';
-import type { FailureRequest } from './failures.js';
+import { failureRequest } from './failures.js';
 import type { TrafficResult } from './meter.js';
+import { trafficOptions } from './traffic.js';
 import type { Testbed } from './testbed.js';
 
 const direction = z.enum(['both', 'a-b', 'b-a']);
@@ -82,15 +83,7 @@ export const builtinSteps: Record<string, StepHandler<never>> = {
   fail: {
     schema: failStepSchema,
     async run(ctx: StepContext, s: FailStep) {
-      const req: FailureRequest = {
-        ...(s.blackhole ? { blackhole: true } : {}),
-        ...(s.loss !== undefined ? { lossPct: s.loss } : {}),
-        ...(s.delay !== undefined ? { delayMs: s.delay } : {}),
-        ...(s.jitter !== undefined ? { jitterMs: s.jitter } : {}),
-        ...(s.down ? { down: true } : {}),
-        ...(s.direction ? { direction: s.direction } : {}),
-      };
-      const f = await ctx.testbed.fail(s.link, req);
+      const f = await ctx.testbed.fail(s.link, failureRequest(s));
       return { kind: f.kind, direction: f.direction };
     },
   } as StepHandler<FailStep> as StepHandler<never>,
@@ -173,18 +166,7 @@ export async function runExperiment(tb: Testbed, exp: Experiment, opts: RunExper
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const progress = opts.progress ?? (() => undefined);
   const t = exp.traffic;
-  const traffic = tb.startTraffic({
-    from: t.from,
-    to: t.to,
-    flows: t.flows,
-    ratePps: t.rate,
-    durationS: t.duration,
-    protocol: t.protocol,
-    ...(t.port !== undefined ? { port: t.port } : {}),
-    ...(t.size !== undefined ? { size: t.size } : {}),
-    ...(t.stallMs !== undefined ? { stallMs: t.stallMs } : {}),
-    signal: ac.signal,
-  });
+  const traffic = tb.startTraffic({ ...trafficOptions(t), signal: ac.signal });
   const timeline: TimelineEntry[] = [];
   const healLeftovers = async (): Promise<string[]> => {
     const left = Object.keys(tb.failures()).filter((l) => !before.has(l));

@@ -37,6 +37,28 @@ export interface FailureRequest {
 
 export type FailureKind = InstalledFailure['kind'];
 
+/** A failure in the words users give it (`testbed fail` flags, experiment `fail` steps). */
+export interface FailureWords {
+  blackhole?: boolean;
+  loss?: number;
+  delay?: number;
+  jitter?: number;
+  down?: boolean;
+  direction?: Direction;
+}
+
+/** The FailureRequest those words ask for (only the ones given; not validated: see failureKind). */
+export function failureRequest(w: FailureWords): FailureRequest {
+  return {
+    ...(w.blackhole ? { blackhole: true } : {}),
+    ...(w.loss !== undefined ? { lossPct: w.loss } : {}),
+    ...(w.delay !== undefined ? { delayMs: w.delay } : {}),
+    ...(w.jitter !== undefined ? { jitterMs: w.jitter } : {}),
+    ...(w.down ? { down: true } : {}),
+    ...(w.direction ? { direction: w.direction } : {}),
+  };
+}
+
 /** Validate a request and name its kind; UsageError for contradictions. */
 export function failureKind(req: FailureRequest): FailureKind {
   const loss = req.lossPct !== undefined;

@@ -5,10 +5,10 @@
 export { Testbed, STATUS_SCHEMA, type DownResult, type HostInfo, type LinkInfo, type TestbedStatus, type UpOptions } from './testbed.js';
 export { loadSpec, parseSpec, TUNNEL_DEFAULTS, type TestbedSpec, type TestbedSpecInput } from './spec.js';
 export { planTopology, resolveEndpoint, resolveLink, type TopologyPlan, type PlanLink, type PlanHost } from './topology.js';
-export { failureKind, type FailureRequest } from './failures.js';
+export { failureKind, failureRequest, type FailureRequest, type FailureWords } from './failures.js';
 export type { Direction, InstalledFailure } from './state.js';
 export { TRAFFIC_SCHEMA, formatTrafficResult, type FlowResult, type TrafficResult } from './meter.js';
-export type { TrafficOptions, TrafficRun } from './traffic.js';
+export { trafficOptions, type TrafficOptions, type TrafficRun, type TrafficWords } from './traffic.js';
 export {
   loadExperiment,
   parseExperiment,

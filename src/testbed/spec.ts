@@ -9,9 +9,9 @@
  * optional WAN links joining routers of different regions. Link delay/rate
  * defaults apply to every link and can be overridden per link name.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UsageError } from '../common/errors.js';
+import { readJsonFile } from '../common/json-file.js';
 
 /** Node names become interface names on the peer (IFNAMSIZ 15) and namespace suffixes. */
 export const NODE_NAME_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -275,17 +275,5 @@ function checkConnected(s: TestbedSpec): string[] {
 
 /** Read and validate a spec file (JSON). */
 export function loadSpec(path: string): TestbedSpec {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read testbed spec ${path}: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`testbed spec ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  return parseSpec(json, `spec ${path}`);
+  return parseSpec(readJsonFile(path, 'testbed spec'), `spec ${path}`);
 }

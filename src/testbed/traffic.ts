@@ -37,6 +37,34 @@ export interface TrafficOptions {
   signal?: AbortSignal;
 }
 
+/** Tenant traffic in the words users give it (`testbed traffic` flags, experiment `traffic`). */
+export interface TrafficWords {
+  from: string;
+  to: string;
+  flows: number;
+  rate: number;
+  duration: number;
+  protocol: 'udp' | 'tcp';
+  port?: number | undefined;
+  size?: number | undefined;
+  stallMs?: number | undefined;
+}
+
+/** The TrafficOptions those words ask for (optional ones only when given). */
+export function trafficOptions(w: TrafficWords): TrafficOptions {
+  return {
+    from: w.from,
+    to: w.to,
+    flows: w.flows,
+    ratePps: w.rate,
+    durationS: w.duration,
+    protocol: w.protocol,
+    ...(w.port !== undefined ? { port: w.port } : {}),
+    ...(w.size !== undefined ? { size: w.size } : {}),
+    ...(w.stallMs !== undefined ? { stallMs: w.stallMs } : {}),
+  };
+}
+
 export interface TrafficRun {
   /** CLOCK_MONOTONIC ns at which sending started (t=0). */
   started: Promise<bigint>;

@@ -2,9 +2,9 @@
  * `pathsteer demo`, the README's main job, as a user runs it: it must finish,
  * show that pathsteer shortens the tenant outage, and leave nothing behind.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { listNetnsSync } from '../../src/testbed/netns.js';
+import { runCli } from '../support/cli.js';
 import { canLoadBpf } from '../support/privileged.js';
 
 interface Side {
@@ -17,7 +17,7 @@ interface Side {
 describe.runIf(canLoadBpf)('pathsteer demo', () => {
   it('prints the outage without and with pathsteer, and the one with it is far shorter', () => {
     const before = new Set(listNetnsSync());
-    const r = spawnSync('node', ['dist/src/cli/main.js', 'demo', '--json'], { encoding: 'utf8', timeout: 240_000 });
+    const r = runCli(['demo', '--json'], { timeout: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     // a progress line per step on stderr
     for (const step of ['[1/6] bringing up', '[2/6] without pathsteer', '[3/6] starting pathsteer agents', '[4/6] with pathsteer', '[5/6] tearing']) {

@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type RunResult } from '../../src/common/exec.js';
 import { BpfMap, MapType } from '../../src/loader/index.js';
 import { BpfObjects, MapName, PS_STAT_MAX } from '../../src/maps/names.generated.js';
-import { addNetns, cleanupPrefix, nsenterArgv, nsName, nsRun, runPrefix } from '../../src/testbed/netns.js';
+import { addNetns, cleanupPrefix, nsName, nsRun, runPrefix } from '../../src/testbed/netns.js';
+import { CLI } from '../support/cli.js';
+import { cliOkIn, removePathsteerState, runCliIn } from '../support/netns.js';
 import { canLoadBpf, canUseNetns } from '../support/privileged.js';
-import { removeEmptyNsDirs } from '../support/spine-leaf.js';
 import { withoutCapabilities } from '../support/unprivileged.js';
 
-const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 const PEER = '198.18.7.2';
 const NMAPS = BpfObjects.vxlanSport.maps.length;
 interface Filter {
@@ -36,12 +36,8 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer attach / detach / path / ma
   const ns = nsName(prefix, 't');
   const pinDir = (ifname: string): string => `/sys/fs/bpf/pathsteer/ns/${ns}/${ifname}`;
   const stateFile = (ifname: string): string => `/run/pathsteer/ns/${ns}/${ifname}.json`;
-  const cli = (...args: string[]): Promise<RunResult> => run(nsenterArgv(ns, ['node', CLI, ...args]), { allowFail: true });
-  const ok = async (...args: string[]): Promise<string> => {
-    const r = await cli(...args);
-    expect(r.code, `pathsteer ${args.join(' ')}: ${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
+  const cli = (...args: string[]): Promise<RunResult> => runCliIn(ns, args);
+  const ok = (...args: string[]): Promise<string> => cliOkIn(ns, args);
   const tc = async (...args: string[]): Promise<string> => (await nsRun(ns, ['tc', ...args])).stdout;
 
   beforeAll(async () => {
@@ -56,9 +52,7 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer attach / detach / path / ma
     await cli('detach', '--iface', 'a0');
     await cli('detach', '--iface', 'a1');
     await cleanupPrefix(prefix);
-    rmSync(`/sys/fs/bpf/pathsteer/ns/${ns}`, { recursive: true, force: true });
-    rmSync(`/run/pathsteer/ns/${ns}`, { recursive: true, force: true });
-    removeEmptyNsDirs();
+    removePathsteerState([ns]);
   });
 
   it('attach creates the clsact hook it needs; both filters outlive the CLI; detach removes hook, filters, pins and record', async () => {

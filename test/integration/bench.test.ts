@@ -1,13 +1,9 @@
 /** Smoke test of the benchmarks' JSON (the full runs are `pathsteer bench ...`, not tests). */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runCliJson } from '../support/cli.js';
 import { canLoadBpf } from '../support/privileged.js';
 
-const run = (...args: string[]): unknown => {
-  const r = spawnSync('node', ['dist/src/cli/main.js', 'bench', ...args, '--json'], { encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
-};
+const run = (...args: string[]): unknown => runCliJson(['bench', ...args, '--json']);
 
 describe.runIf(canLoadBpf)('benchmarks (smoke)', () => {
   it('bench dataplane prints {empty_ns, vxlan_sport_ns, vxlan_sport_stateful_ns, ratio, ratio_stateful, vxlan_sport_uncached_ns, ...}', () => {

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObjects, ProgName } from '../../src/maps/names.generated.js';
 import { runPrefix } from '../../src/testbed/netns.js';
 import { nsRun } from '../../src/testbed/netns.js';
-import { H2, SpineLeaf, TENANT } from '../support/spine-leaf.js';
+import { cliOkIn } from '../support/netns.js';
 import { canLoadBpf, canUseNetns } from '../support/privileged.js';
+import { H2, SpineLeaf, TENANT } from '../support/spine-leaf.js';
 
 const BASE = 20000; // below the kernel's source-port range (32768-60999), so a steered port is unmistakable
 const NPORTS = 16;
@@ -21,11 +22,7 @@ describe.runIf(canLoadBpf && canUseNetns)('vxlan_sport steers tunnel flows acros
   /** Which spine each window port crosses, learned from probes. */
   const spineOf = new Map<number, 'spine1' | 'spine2'>();
 
-  const cli = async (...args: string[]): Promise<string> => {
-    const r = await net.cli(...args);
-    expect(r.code, `pathsteer ${args.join(' ')}: ${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
+  const cli = (...args: string[]): Promise<string> => cliOkIn(net.ns('h1'), args);
   const setHealthy = (healthy: bigint, ...extra: string[]): Promise<string> =>
     cli('path', 'set', H2, '--base', String(BASE), '--nports', String(NPORTS), '--healthy', hex(healthy), ...extra);
   const stats = async (): Promise<Record<string, number>> => JSON.parse(await cli('maps', 'dump', 'stats', '--json')) as Record<string, number>;

@@ -25,18 +25,17 @@
  *   a ul0 198.18.40.1 ==== vxlan 900, port 4790, over up0 ==== 198.18.40.2 ul0 b
  *   tenant vxlans (4789): vxc/vxn over up0, vyc/vyn over ul0 (udpcsum/noudpcsum)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type RunResult } from '../../src/common/exec.js';
+import type { RunResult } from '../../src/common/exec.js';
 import { BpfMap } from '../../src/loader/index.js';
 import { MapName } from '../../src/maps/names.generated.js';
 import { U32Codec, U64Codec } from '../../src/maps/scalar.js';
 import { readStats, type StatCounts } from '../../src/maps/stats.js';
 import { TypedMap } from '../../src/maps/typed-map.js';
-import { addNetns, addVeth, cleanupPrefix, nsenterArgv, nsName, nsRun, runPrefix, sysctl } from '../../src/testbed/netns.js';
+import { addNetns, addVeth, cleanupPrefix, nsName, nsRun, runPrefix, sysctl } from '../../src/testbed/netns.js';
+import { cliOkIn, HELPER, nsenter, removePathsteerState, runCliIn, startHelper, stopChild, udpInCsumErrors } from '../support/netns.js';
 import { canLoadBpf, canUseNetns } from '../support/privileged.js';
-import { CLI, HELPER, removeEmptyNsDirs } from '../support/spine-leaf.js';
 
 const OBSERVER = new URL('../support/tc-observer.mjs', import.meta.url).pathname;
 type Host = 'a' | 'b';
@@ -94,12 +93,7 @@ describe.runIf(canLoadBpf && canUseNetns)('probe_steer delivers probes to an ord
   const pinDir = (h: Host, i: Iface): string => `/sys/fs/bpf/pathsteer/ns/${ns[h]}/${i}`;
   const observerPin = (h: Host, i: Iface): string => `/sys/fs/bpf/pathsteer/ns/${ns[h]}/csum_state_${i}`;
 
-  const nsenter = (h: keyof typeof ns, argv: string[]): Promise<RunResult> => run(nsenterArgv(ns[h], argv), { allowFail: true, timeoutMs: 60_000 });
-  const cli = async (h: Host, ...args: string[]): Promise<string> => {
-    const r = await nsenter(h, ['node', CLI, ...args]);
-    expect(r.code, `pathsteer ${args.join(' ')} in ${h}: ${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
+  const cli = (h: Host, ...args: string[]): Promise<string> => cliOkIn(ns[h], args);
   const ip = (h: keyof typeof ns, ...argv: string[]): Promise<RunResult> => nsRun(ns[h], ['ip', ...argv]);
   const ethtool = (h: keyof typeof ns, dev: string, ...features: string[]): Promise<RunResult> => nsRun(ns[h], ['ethtool', '-K', dev, ...features]);
 
@@ -120,37 +114,10 @@ describe.runIf(canLoadBpf && canUseNetns)('probe_steer delivers probes to an ord
       m.close();
     }
   };
-  const csumErrors = async (h: Host): Promise<number> => {
-    const snmp = (await nsRun(ns[h], ['cat', '/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
-    return Number(snmp[1]!.split(/\s+/)[snmp[0]!.split(/\s+/).indexOf('InCsumErrors')]);
-  };
+  const csumErrors = (h: Host): Promise<number> => udpInCsumErrors(ns[h]);
 
   /** A long-lived helper process in a namespace; resolves once it printed 'ready'. */
-  const start = (h: Host, mode: string, args: unknown): Promise<{ child: ChildProcess; lines: string[] }> => {
-    const argv = nsenterArgv(ns[h], ['node', HELPER, mode, JSON.stringify(args)]);
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    const lines: string[] = [];
-    let buf = '';
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${mode} in ${h} did not start`)), 10_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const parts = buf.split('\n');
-        buf = parts.pop()!;
-        for (const l of parts) {
-          if (l === 'ready') {
-            clearTimeout(t);
-            resolve({ child, lines });
-          } else lines.push(l);
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`${mode} in ${h} exited ${code}`)));
-    });
-  };
-  const stop = (child: ChildProcess): void => {
-    if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGTERM');
-  };
+  const start = (h: Host, mode: string, args: unknown): Promise<{ child: ChildProcess; lines: string[] }> => startHelper(ns[h], mode, args, children);
 
   /** a's agent socket probes b (address on `via`) on each tx port; b answers on tx port + REPLY_OFFSET. */
   const exchange = async (via: Iface, txSports: number[]): Promise<{ atB: ProbeSeen[]; atA: ProbeSeen[] }> => {
@@ -165,8 +132,8 @@ describe.runIf(canLoadBpf && canUseNetns)('probe_steer delivers probes to an ord
       const parse = (ls: string[]): ProbeSeen[] => ls.map((l) => JSON.parse(l) as ProbeSeen).sort((x, y) => x.txSport - y.txSport);
       return { atB: parse(b.lines), atA: parse(a.lines) };
     } finally {
-      stop(b.child);
-      if (a) stop(a.child);
+      stopChild(b.child);
+      if (a) stopChild(a.child);
     }
   };
 
@@ -203,7 +170,7 @@ describe.runIf(canLoadBpf && canUseNetns)('probe_steer delivers probes to an ord
       for (const i of ['up0', 'ul0'] as const) {
         await cli(h, 'attach', '--iface', i);
         await cli(h, 'path', 'set', ADDR[i][other(h)], '--iface', i, '--base', String(BASE), '--nports', '8', '--healthy', 'ff');
-        const r = await nsenter(h, ['node', OBSERVER, JSON.stringify({ ifname: i, pin: observerPin(h, i) })]);
+        const r = await nsenter(ns[h], ['node', OBSERVER, JSON.stringify({ ifname: i, pin: observerPin(h, i) })]);
         expect(r.code, r.stderr).toBe(0);
       }
     };
@@ -212,14 +179,10 @@ describe.runIf(canLoadBpf && canUseNetns)('probe_steer delivers probes to an ord
   }, 60_000);
 
   afterAll(async () => {
-    for (const c of children) stop(c);
-    for (const h of ['a', 'b'] as const) for (const i of ['up0', 'ul0']) await nsenter(h, ['node', CLI, 'detach', '--iface', i]);
+    for (const c of children) stopChild(c);
+    for (const h of ['a', 'b'] as const) for (const i of ['up0', 'ul0']) await runCliIn(ns[h], ['detach', '--iface', i]);
     await cleanupPrefix(prefix);
-    for (const h of ['a', 'b'] as const) {
-      rmSync(`/sys/fs/bpf/pathsteer/ns/${ns[h]}`, { recursive: true, force: true });
-      rmSync(`/run/pathsteer/ns/${ns[h]}`, { recursive: true, force: true });
-    }
-    removeEmptyNsDirs();
+    removePathsteerState([ns.a, ns.b]);
   });
 
   it.each(CASES.map((c) => [c.state, c] as const))(
@@ -254,7 +217,7 @@ describe.runIf(canLoadBpf && canUseNetns)('probe_steer delivers probes to an ord
 
       // tenant TCP across the tunnels on this interface, vxlan_sport rewriting and probe_steer watching ingress
       for (const t of TENANTS.filter((x) => x.over === v)) {
-        const r = await nsenter('a', ['node', HELPER, 'tcp-client', JSON.stringify({ addr: t.b, port: 5001, bytes: 1 << 19, timeoutMs: 20_000 })]);
+        const r = await nsenter(ns.a, ['node', HELPER, 'tcp-client', JSON.stringify({ addr: t.b, port: 5001, bytes: 1 << 19, timeoutMs: 20_000 })]);
         expect(r.code, `TCP over ${t.dev} (${t.csum}, ${c.state}): ${r.stdout} ${r.stderr}`).toBe(0);
       }
       expect(Number(stats('a', v).REWRITTEN - before.a.REWRITTEN)).toBeGreaterThan(0);

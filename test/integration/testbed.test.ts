@@ -10,10 +10,10 @@ import { cleanupPrefix, listNetns, nsenterArgv, runPrefix } from '../../src/test
 import { alive } from '../../src/testbed/processes.js';
 import { loadSpec } from '../../src/testbed/spec.js';
 import { Testbed } from '../../src/testbed/testbed.js';
+import { runCli } from '../support/cli.js';
 import { canLoadBpf } from '../support/privileged.js';
 
-const CLI = 'dist/src/cli/main.js';
-const cli = (args: string[]) => spawnSync('node', [CLI, 'testbed', ...args], { encoding: 'utf8', timeout: 120_000 });
+const cli = (args: string[]) => runCli(['testbed', ...args], { timeout: 120_000 });
 
 /** ping -U (user-to-user time: a delay inside netfilter is not hidden by the kernel rx timestamp). */
 async function pingRtts(tb: Testbed, node: string, dst: string, count: number): Promise<number[]> {

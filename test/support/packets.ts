@@ -3,6 +3,7 @@
  * (optional options, fragment bits) + UDP with a correct (or zero) checksum,
  * VXLAN / Geneve / pathsteer-probe payloads. Everything network order.
  */
+import { xorshift32 } from './random.js';
 
 export interface Udp4Spec {
   saddr: string;
@@ -160,13 +161,8 @@ export function probePayload(txSport: number, o: { type?: number; seq?: number; 
 /** An inner Ethernet/IPv4/TCP-ish frame of `len` bytes (content opaque to the program). */
 export function innerFrame(len: number, seed = 1): Buffer {
   const b = Buffer.alloc(Math.max(len, 14));
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < b.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
+  const r = xorshift32(seed);
+  for (let i = 0; i < b.length; i++) b[i] = r.u32() & 0xff;
   b.writeUInt16BE(0x0800, 12);
   return b;
 }

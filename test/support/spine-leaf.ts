@@ -9,16 +9,14 @@
  *   h1 up0 .1.2 -- .1.1 dn0 leaf1 s1 .2.1 -- .2.2 l1 spine1 l2 .4.2 -- .4.1 s1 leaf2 dn0 .6.1 -- .6.2 up0 h2
  *                           leaf1 s2 .3.1 -- .3.2 l1 spine2 l2 .5.2 -- .5.1 s2 leaf2          (198.18.x.y/30)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmdirSync, rmSync } from 'node:fs';
-import { run, type RunResult } from '../../src/common/exec.js';
-import { addNetns, addVeth, cleanupPrefix, nsenterArgv, nsName, nsRun, sysctl } from '../../src/testbed/netns.js';
+import type { ChildProcess } from 'node:child_process';
+import type { RunResult } from '../../src/common/exec.js';
+import { addNetns, addVeth, cleanupPrefix, nsName, nsRun, sysctl } from '../../src/testbed/netns.js';
+import { HELPER, nsenter, removePathsteerState, runCliIn, startHelper, stopChild, udpInCsumErrors } from './netns.js';
 
 export const H1 = '198.18.1.2';
 export const H2 = '198.18.6.2';
 export const TENANT = { csum: { h1: '192.0.2.1', h2: '192.0.2.2' }, nocsum: { h1: '192.0.2.65', h2: '192.0.2.66' } } as const;
-export const HELPER = new URL('./net-helper.mjs', import.meta.url).pathname;
-export const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 
 export interface SpineCount {
   /** Tunnel packets h1 -> h2 forwarded by this spine. */
@@ -135,64 +133,29 @@ export class SpineLeaf {
     return { spine1, spine2 };
   }
 
-  /** Run argv in a namespace with nsenter (keeps the host's bpffs visible). */
-  nsenter(node: Parameters<SpineLeaf['ns']>[0], argv: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
-    return run(nsenterArgv(this.ns(node), argv), { allowFail: true, timeoutMs });
-  }
-
   /** The real CLI, in h1. */
   cli(...args: string[]): Promise<RunResult> {
-    return this.nsenter('h1', ['node', CLI, ...args]);
+    return runCliIn(this.ns('h1'), args);
   }
 
   helper(node: 'h1' | 'h2', mode: string, args: unknown): Promise<RunResult> {
-    return this.nsenter(node, ['node', HELPER, mode, JSON.stringify(args)]);
+    return nsenter(this.ns(node), ['node', HELPER, mode, JSON.stringify(args)]);
   }
 
   /** Start a TCP digest server in h2; resolves when it listens. */
   async tcpServer(addr: string, port: number): Promise<void> {
-    const argv = nsenterArgv(this.ns('h2'), ['node', HELPER, 'tcp-server', JSON.stringify({ addr, port })]);
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    this.children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('tcp server did not start')), 10_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        if (d.toString().includes('ready')) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`tcp server exited ${code}`)));
-    });
+    await startHelper(this.ns('h2'), 'tcp-server', { addr, port }, this.children);
   }
 
-  /** UdpInCsumErrors of h2 (/proc/net/snmp is per namespace). */
-  async h2UdpCsumErrors(): Promise<number> {
-    const snmp = (await nsRun(this.ns('h2'), ['cat', '/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
-    const names = snmp[0]!.split(/\s+/);
-    const values = snmp[1]!.split(/\s+/);
-    return Number(values[names.indexOf('InCsumErrors')]);
+  /** UdpInCsumErrors of h2. */
+  h2UdpCsumErrors(): Promise<number> {
+    return udpInCsumErrors(this.ns('h2'));
   }
 
   async down(): Promise<void> {
-    for (const c of this.children) if (c.exitCode === null && c.pid) process.kill(c.pid, 'SIGTERM');
+    for (const c of this.children) stopChild(c);
     await cleanupPrefix(this.prefix);
     // pins and records of this run's namespaces only
-    for (const n of ['h1', 'h2']) {
-      rmSync(`/sys/fs/bpf/pathsteer/ns/${this.ns(n as never)}`, { recursive: true, force: true });
-      rmSync(`/run/pathsteer/ns/${this.ns(n as never)}`, { recursive: true, force: true });
-    }
-    removeEmptyNsDirs();
-  }
-}
-
-/** rmdir the shared `ns` directories when nothing else is left in them (rmdir fails otherwise). */
-export function removeEmptyNsDirs(): void {
-  for (const d of ['/sys/fs/bpf/pathsteer/ns', '/run/pathsteer/ns']) {
-    try {
-      rmdirSync(d);
-    } catch {
-      // not empty, or gone: someone else's
-    }
+    removePathsteerState([this.ns('h1'), this.ns('h2')]);
   }
 }

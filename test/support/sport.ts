@@ -6,18 +6,17 @@
  * tests that show what happens without that.
  */
 import { Btf, BpfObject, testRun, type BpfMap, type TestRunResult } from '../../src/loader/index.js';
-import { ActivityCodec, combineActivity, type Activity } from '../../src/maps/activity.js';
-import { ConfigCodec, type PsConfig } from '../../src/maps/config.js';
-import { NO_FLOW_CACHE } from '../../src/maps/dataplane.js';
-import { EMPTY_FLOW_SLOT, FlowSlotCodec, pendingActivity, PS_FLOW_CACHE_SLOTS, type FlowSlot } from '../../src/maps/flow-cache.js';
+import type { Activity } from '../../src/maps/activity.js';
+import type { PsConfig } from '../../src/maps/config.js';
+import { activityWithPending, NO_FLOW_CACHE, sportTables } from '../../src/maps/dataplane.js';
+import { EMPTY_FLOW_SLOT, PS_FLOW_CACHE_SLOTS, type FlowSlot } from '../../src/maps/flow-cache.js';
 import { MapName } from '../../src/maps/names.generated.js';
 import { objectPath } from '../../src/maps/objects.js';
-import { PathEntryCodec, type PathEntry } from '../../src/maps/path-entry.js';
+import type { PathEntry } from '../../src/maps/path-entry.js';
 import { PathGen } from '../../src/maps/path-gen.js';
-import { PinKeyCodec, PinValCodec, type PinKey, type PinVal } from '../../src/maps/pin.js';
-import { PeerCodec, U32Codec } from '../../src/maps/scalar.js';
+import type { PinKey, PinVal } from '../../src/maps/pin.js';
 import { readStats, resetStats, type StatCounts } from '../../src/maps/stats.js';
-import { TypedMap } from '../../src/maps/typed-map.js';
+import type { TypedMap } from '../../src/maps/typed-map.js';
 
 let skbLayout: { size: number; gsoSize: number } | undefined;
 
@@ -48,12 +47,12 @@ export class SportUnderTest {
     this.obj.setGlobal(NO_FLOW_CACHE, o.flowCache === false ? 1 : 0);
     this.obj.load();
     this.gen = PathGen.open(this.obj.map(MapName.config), this.obj.map(MapName.stats));
-    const bump = (): void => this.gen.bump();
-    this.config = new TypedMap(this.obj.map(MapName.config), U32Codec, ConfigCodec);
-    this.path = new TypedMap(this.obj.map(MapName.path), PeerCodec, PathEntryCodec, { onChange: bump });
-    this.pin = new TypedMap(this.obj.map(MapName.pin), PinKeyCodec, PinValCodec, { onChange: bump });
-    this.activity = new TypedMap(this.obj.map(MapName.activity), PeerCodec, ActivityCodec);
-    this.flowCache = new TypedMap(this.obj.map(MapName.flowCache), U32Codec, FlowSlotCodec);
+    const t = sportTables((name) => this.obj.map(name), () => this.gen.bump());
+    this.config = t.config;
+    this.path = t.path;
+    this.pin = t.pin;
+    this.activity = t.activity;
+    this.flowCache = t.flowCache;
     this.config.set(0, config);
   }
 
@@ -80,12 +79,9 @@ export class SportUnderTest {
     resetStats(this.obj.map(MapName.stats));
   }
 
-  /** A peer's activity as user space sees it: ps_activity plus what cache slots have not flushed yet. */
+  /** A peer's activity as user space sees it (SportMaps.activityByPeer): ps_activity plus what cache slots have not flushed yet. */
   activityOf(peer: string): Activity | undefined {
-    const flushed = this.activity.getPerCpu(peer);
-    const pending = pendingActivity(this.flowCache.getAll().flatMap(([, perCpu]) => perCpu)).get(peer);
-    const all = [...(flushed ?? []), ...(pending ? [pending] : [])];
-    return all.length ? combineActivity(all) : undefined;
+    return activityWithPending(this).find(([p]) => p === peer)?.[1];
   }
 
   close(): void {

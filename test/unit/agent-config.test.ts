@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AgentConfigSchema } from '../../src/agent/options.js';
 import { agentConfig } from '../../src/cli/commands/agent.js';
 import { UsageError } from '../../src/common/errors.js';
+import { CLI, runCli } from '../support/cli.js';
 import { withoutCapabilities } from '../support/unprivileged.js';
 
 describe('agent configuration', () => {
@@ -30,12 +31,12 @@ describe('agent configuration', () => {
     const unit = readFileSync('contrib/systemd/pathsteer-agent@.service', 'utf8');
     const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!;
     expect(exec).toContain('pathsteer agent --iface %i --config /etc/pathsteer/agent-%i.json');
-    const help = spawnSync('node', ['dist/src/cli/main.js', 'agent', '--help'], { encoding: 'utf8' }).stdout;
+    const help = runCli(['agent', '--help']).stdout;
     for (const flag of exec.match(/--[a-z-]+/g)!) expect(help).toContain(flag);
   });
 
   it('agent without privileges exits 2 naming the capability', () => {
-    const [cmd, ...args] = withoutCapabilities(['node', 'dist/src/cli/main.js', 'agent', '--iface', 'lo']);
+    const [cmd, ...args] = withoutCapabilities(['node', CLI, 'agent', '--iface', 'lo']);
     const r = spawnSync(cmd!, args, { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/CAP_BPF/);

@@ -2,14 +2,10 @@
  * Bad arguments to attach/detach/path/maps/bench exit 2 and say what was
  * wrong, before anything touches the system (so this needs no privileges).
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 
-const CLI = 'dist/src/cli/main.js';
-const cli = (...args: string[]): { status: number | null; stderr: string } => {
-  const r = spawnSync('node', [CLI, ...args], { encoding: 'utf8' });
-  return { status: r.status, stderr: r.stderr };
-};
+const cli = (...args: string[]): { status: number | null; stderr: string } => runCli(args);
 const set = (...args: string[]): string[] => ['path', 'set', '198.18.0.2', '--base', '40000', '--nports', '8', '--healthy', 'ff', ...args];
 
 describe('pathsteer attach/detach/path/maps/bench: bad arguments', () => {

@@ -1,21 +1,18 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/common/errors.js';
 import { parseOptions, zcli } from '../../src/cli/command.js';
 import { z } from 'zod';
-
-const CLI = 'dist/src/cli/main.js';
+import { runCli, runCliJson } from '../support/cli.js';
 
 describe('cli', () => {
   it('unknown command exits 2 and says what was wrong', () => {
-    const r = spawnSync('node', [CLI, 'no-such-command'], { encoding: 'utf8' });
+    const r = runCli(['no-such-command']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("unknown command 'no-such-command'");
   });
 
   it('doctor --json prints parseable checks', () => {
-    const out = execFileSync('node', [CLI, 'doctor', '--json'], { encoding: 'utf8' });
-    const j = JSON.parse(out) as { checks: Array<{ name: string; ok: boolean }> };
+    const j = runCliJson(['doctor', '--json']) as { checks: Array<{ name: string; ok: boolean }> };
     expect(j.checks.map((c) => c.name)).toContain('privileges');
   });
 

@@ -1,8 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runCli, runCliJson } from '../support/cli.js';
 
-const CLI = 'dist/src/cli/main.js';
-const run = (...args: string[]): unknown => JSON.parse(execFileSync('node', [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+const run = (...args: string[]): unknown => runCliJson(args);
 
 describe('pathsteer gateway', () => {
   it('inspect --table path --json shows the built-in example (Fig. 11 after the packet update)', () => {
@@ -53,16 +52,16 @@ describe('pathsteer gateway', () => {
   });
 
   it('bad options exit 2 and name the option', () => {
-    const a = spawnSync('node', [CLI, 'gateway', 'bench', 'updates', '--peers', '5'], { encoding: 'utf8' });
+    const a = runCli(['gateway', 'bench', 'updates', '--peers', '5']);
     expect(a.status).toBe(2);
     expect(a.stderr).toContain('--peers');
-    const b = spawnSync('node', [CLI, 'gateway', 'bench', 'updates', '--m', '5'], { encoding: 'utf8' });
+    const b = runCli(['gateway', 'bench', 'updates', '--m', '5']);
     expect(b.status).toBe(2);
     expect(b.stderr).toContain('--m 5 must divide');
-    const d = spawnSync('node', [CLI, 'gateway', 'bench', 'updates', '--order', 'sideways'], { encoding: 'utf8' });
+    const d = runCli(['gateway', 'bench', 'updates', '--order', 'sideways']);
     expect(d.status).toBe(2);
     expect(d.stderr).toContain('--order');
-    const c = spawnSync('node', [CLI, 'gateway', 'bench', 'memory', '--populations', '10,x'], { encoding: 'utf8' });
+    const c = runCli(['gateway', 'bench', 'memory', '--populations', '10,x']);
     expect(c.status).toBe(2);
     expect(c.stderr).toContain('--populations');
   });

@@ -3,14 +3,13 @@
  * output, --evaluate, bad input (exit 2 with a message), and the shape of the
  * bench JSON at a small scale.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 
-const CLI = 'dist/src/cli/main.js';
-const run = (...args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8' });
+const run = (...args: string[]) => runCli(args);
 
 describe('pathsteer rank', () => {
   it('--json prints the ranking with metrics, confidence intervals and the best action', () => {

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 
-const CLI = 'dist/src/cli/main.js';
-const tb = (args: string[]) => spawnSync('node', [CLI, 'testbed', ...args], { encoding: 'utf8' });
+const tb = (args: string[]) => runCli(['testbed', ...args]);
 
 describe('pathsteer testbed CLI', () => {
   it('lists its subcommands', () => {

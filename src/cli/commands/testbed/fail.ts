@@ -1,7 +1,7 @@
 /** `pathsteer testbed fail LINK --blackhole | --loss PCT | --delay MS [--jitter MS] | --down [--direction both|a-b|b-a]` */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { Testbed, failureKind, type FailureRequest } from '../../../testbed/index.js';
+import { Testbed, failureKind, failureRequest } from '../../../testbed/index.js';
 import { action, parseOptions, type CliContext, type CommandOutput } from '../../command.js';
 import { PREFIX_HELP, prefixOption } from './common.js';
 
@@ -30,14 +30,7 @@ export function registerFail(tb: Command, _ctx: CliContext): void {
     .action(
       action(async (link: string, raw: unknown): Promise<CommandOutput> => {
         const o = parseOptions(schema, raw);
-        const req: FailureRequest = {
-          ...(o.blackhole ? { blackhole: true } : {}),
-          ...(o.loss !== undefined ? { lossPct: o.loss } : {}),
-          ...(o.delay !== undefined ? { delayMs: o.delay } : {}),
-          ...(o.jitter !== undefined ? { jitterMs: o.jitter } : {}),
-          ...(o.down ? { down: true } : {}),
-          direction: o.direction,
-        };
+        const req = failureRequest(o);
         failureKind(req); // usage errors before touching the testbed
         const t = Testbed.load(o.prefix);
         const f = await t.fail(link, req);

@@ -1,7 +1,7 @@
 /** `pathsteer testbed traffic --from VM --to VM --flows N --rate PPS --duration S [--tcp] [--json]` */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { Testbed, formatTrafficResult } from '../../../testbed/index.js';
+import { Testbed, formatTrafficResult, trafficOptions } from '../../../testbed/index.js';
 import { action, parseOptions, type CliContext, type CommandOutput } from '../../command.js';
 import { PREFIX_HELP, prefixOption } from './common.js';
 
@@ -37,18 +37,7 @@ export function registerTraffic(tb: Command, ctx: CliContext): void {
         const o = parseOptions(schema, raw);
         const t = Testbed.load(o.prefix);
         ctx.progress(`sending ${o.flows} ${o.tcp ? 'TCP' : 'UDP'} flows ${o.from} -> ${o.to} for ${o.duration} s`);
-        const r = await t.traffic({
-          from: o.from,
-          to: o.to,
-          flows: o.flows,
-          ratePps: o.rate,
-          durationS: o.duration,
-          protocol: o.tcp ? 'tcp' : 'udp',
-          ...(o.port !== undefined ? { port: o.port } : {}),
-          ...(o.size !== undefined ? { size: o.size } : {}),
-          ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}),
-          signal: ctx.signal,
-        });
+        const r = await t.traffic({ ...trafficOptions({ ...o, protocol: o.tcp ? 'tcp' : 'udp' }), signal: ctx.signal });
         return { data: r, text: formatTrafficResult(r) };
       }),
     );

@@ -1,0 +1,56 @@
+/* helpers/parse.h: the parse both TC programs start with: Ethernet, IPv4 (not
+ * a fragment), UDP to one of ps_config's tunnel ports. Needs PS_MAPS_CORE. */
+#ifndef PS_HELPERS_PARSE_H
+#define PS_HELPERS_PARSE_H
+
+/* What ps_parse_tunnel found: pointers into the linear data it was given. */
+struct ps_tunnel_pkt {
+	struct iphdr *ip;
+	struct udphdr *udp;
+	struct ps_config *cfg;
+	__u32 l4off; /* offset of the UDP header from the start of the frame */
+};
+
+/*
+ * Is the frame in [data, data_end) IPv4/UDP (not a fragment, whole UDP header
+ * linear) to ps_config's vxlan_port or geneve_port? Then fill *t and return
+ * true; otherwise (or with no ps_config) the packet is not ours: false.
+ */
+static __always_inline bool ps_parse_tunnel(void *data, void *data_end, struct ps_tunnel_pkt *t)
+{
+	struct ethhdr *eth = data;
+	struct ps_config *cfg;
+	struct udphdr *udp;
+	struct iphdr *ip;
+	__u32 l4off, zero = 0;
+	__u16 dport;
+
+	if ((void *)(eth + 1) > data_end)
+		return false;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return false;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end)
+		return false;
+	if (ip->protocol != IPPROTO_UDP || ip->ihl < 5 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+		return false;
+	l4off = sizeof(*eth) + ip->ihl * 4;
+	udp = data + l4off;
+	if ((void *)(udp + 1) > data_end)
+		return false;
+
+	cfg = bpf_map_lookup_elem(&ps_config, &zero);
+	if (!cfg)
+		return false;
+	dport = bpf_ntohs(udp->dest);
+	if (!dport || (dport != cfg->vxlan_port && dport != cfg->geneve_port))
+		return false;
+
+	t->ip = ip;
+	t->udp = udp;
+	t->cfg = cfg;
+	t->l4off = l4off;
+	return true;
+}
+
+#endif /* PS_HELPERS_PARSE_H */
