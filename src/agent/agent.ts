@@ -10,6 +10,7 @@
  * runs on real sockets and maps, and in unit tests on fakes.
  */
 import type { Logger } from '../common/logger.js';
+import { parseIpv4Prefix } from '../common/net.js';
 import type { Activity } from '../maps/activity.js';
 import type { PathEntry } from '../maps/path-entry.js';
 import type { StatCounts } from '../maps/stats.js';
@@ -21,7 +22,7 @@ import type { AgentConfig } from './options.js';
 import type { PortChange } from './peer-paths.js';
 import { Prober } from './prober.js';
 import { CpuBackoff } from './rate-control.js';
-import { parseCidr, Responder } from './responder.js';
+import { Responder } from './responder.js';
 import type { SocketState } from './socket-drops.js';
 import type { Datagram, Transport } from './transport.js';
 
@@ -124,7 +125,7 @@ export class Agent {
       (peer) => this.fastTable.get(peer),
       this.metrics,
       log.child({ module: 'agent/responder' }),
-      { tunnelPort: cfg.tunnelPort, allow: cfg.allow.map(parseCidr), sessionTtlMs: 300_000 },
+      { tunnelPort: cfg.tunnelPort, allow: cfg.allow.map((c) => parseIpv4Prefix(c)), sessionTtlMs: 300_000 },
     );
     this.metrics.registry.gauge('pathsteer_peers', 'Peers with a probing task', () => [[undefined, this.prober.sessions.size]]);
     this.metrics.registry.gauge('pathsteer_ports_bad', 'Candidate ports currently unhealthy', () => {

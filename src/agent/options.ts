@@ -5,11 +5,10 @@
 import { z } from 'zod';
 import { UsageError } from '../common/errors.js';
 import { readJsonFile } from '../common/json-file.js';
+import { zip } from '../common/net.js';
 
-const ipv4 = z
-  .string()
-  .regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'not an IPv4 address');
-const cidr = z.string().regex(/^\d+\.\d+\.\d+\.\d+(\/\d{1,2})?$/, 'not an IPv4 prefix');
+const ipv4 = zip.ipv4();
+const cidr = zip.ipv4Prefix();
 
 export const AgentConfigSchema = z
   .object({

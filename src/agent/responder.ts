@@ -12,6 +12,7 @@
  * source, sources outside the allowed prefixes.
  */
 import type { Logger } from '../common/logger.js';
+import { ipv4InPrefix, type Ipv4Prefix } from '../common/net.js';
 import type { PathEntry } from '../maps/path-entry.js';
 import {
   Ctl,
@@ -31,28 +32,11 @@ import { SUPPORTED_MODES } from './prober.js';
 import { selectPort } from './select-port.js';
 import type { Datagram, Transport } from './transport.js';
 
-export interface Cidr {
-  net: number;
-  bits: number;
-}
-
-export function parseCidr(s: string): Cidr {
-  const m = /^(\d+\.\d+\.\d+\.\d+)(?:\/(\d+))?$/.exec(s.trim());
-  const bits = m ? Number(m[2] ?? 32) : NaN;
-  if (!m || !(bits >= 0 && bits <= 32)) throw new RangeError(`"${s}" is not an IPv4 prefix (a.b.c.d/len)`);
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return { net: (ipv4ToU32(m[1]!) & mask) >>> 0, bits };
-}
-
-export function inCidr(ip: number, c: Cidr): boolean {
-  const mask = c.bits === 0 ? 0 : (~0 << (32 - c.bits)) >>> 0;
-  return ((ip & mask) >>> 0) === c.net;
-}
 
 export interface ResponderOptions {
   tunnelPort: number;
   /** Answer only sources in these prefixes. @default any */
-  allow: Cidr[];
+  allow: Ipv4Prefix[];
   /** Negotiation sessions expire after this long without a request (ms). @default 300000 */
   sessionTtlMs: number;
   /** Per-source token bucket. @default 2000 tokens/s, 4000 max */
@@ -91,7 +75,7 @@ export class Responder {
       this.log.debug({ from: d.address, claims: u32ToIpv4(msg.srcVtep) }, 'request ignored: source VTEP field does not match');
       return;
     }
-    if (this.opts.allow.length > 0 && !this.opts.allow.some((c) => inCidr(src, c))) {
+    if (this.opts.allow.length > 0 && !this.opts.allow.some((c) => ipv4InPrefix(src, c))) {
       this.metrics.ignored.inc({ reason: 'source_not_allowed' });
       return;
     }

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { UsageError } from '../common/errors.js';
+import { zip } from '../common/net.js';
 
 /** What an action returns: `data` is printed with --json, `text` otherwise. */
 export interface CommandOutput {
@@ -44,7 +45,7 @@ export function parseOptions<T extends z.ZodType>(
 export const zcli = {
   int: (min: number, max: number) => z.coerce.number().int().min(min).max(max),
   port: () => z.coerce.number().int().min(1).max(65535),
-  ipv4: () => z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'not an IPv4 address'),
+  ipv4: zip.ipv4,
   ifname: () => z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'not a valid interface name (1-15 chars)'),
   hex64: () =>
     z

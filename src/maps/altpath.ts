@@ -5,6 +5,7 @@
  * ps_altpath_exclude LPM trie key; IPv4 as ::ffff:a.b.c.d).
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatIpv6, parseIpv6, writeIpv4 } from '../common/net.js';
 import { checkSource, target, type Codec, type FieldLayout } from './codec.js';
 
 export const PS_ALTPATH_MAX_RULES = 8;
@@ -85,44 +86,8 @@ export interface LpmPrefix {
   len: number;
 }
 
-function ipv6Bytes(addr: string, out: Buffer, off: number): void {
-  // expand "::" then write eight 16-bit groups; an embedded IPv4 tail is allowed
-  let a = addr;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  if (v4) {
-    const p = v4[1]!.split('.').map(Number);
-    a = a.slice(0, -v4[1]!.length) + `${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
-  }
-  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  for (let i = 0; i < 8; i++) out.writeUInt16BE(parseInt(groups[i] ?? '0', 16), off + 2 * i);
-}
-
 /** 16 bytes (network order) as compressed IPv6 text. */
-export function ipv6String(b: Buffer, off = 0): string {
-  const g: string[] = [];
-  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(off + 2 * i).toString(16));
-  // compress the longest run of zero groups
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return g.join(':');
-  return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
-}
+export const ipv6String = formatIpv6;
 
 export const LpmKeyCodec: Codec<LpmPrefix> = {
   cName: 'ps_lpm_key',
@@ -138,11 +103,11 @@ export const LpmKeyCodec: Codec<LpmPrefix> = {
       if (v.len < 0 || v.len > 32) throw new RangeError(`IPv4 prefix length ${v.len} out of 0..32`);
       b.writeUInt32LE(v.len + 96, off);
       b.writeUInt16BE(0xffff, off + 4 + 10);
-      v.addr.split('.').forEach((p, i) => b.writeUInt8(Number(p), off + 4 + 12 + i));
+      writeIpv4(v.addr, b, off + 4 + 12);
     } else if (isIPv6(v.addr)) {
       if (v.len < 0 || v.len > 128) throw new RangeError(`IPv6 prefix length ${v.len} out of 0..128`);
       b.writeUInt32LE(v.len, off);
-      ipv6Bytes(v.addr, b, off + 4);
+      parseIpv6(v.addr, b, off + 4);
     } else {
       throw new RangeError(`not an IP address: ${v.addr}`);
     }

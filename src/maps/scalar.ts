@@ -3,6 +3,7 @@
  * `__u32` (array indexes, counter ids), `__u64` (counters), `__u8`, and
  * `__be32` peer VTEP addresses, which TypeScript sees as dotted quads.
  */
+import { ipv4Value } from '../common/net.js';
 import { checkSource, target, type Codec } from './codec.js';
 
 export const U32Codec: Codec<number> = {
@@ -51,29 +52,13 @@ export const U8Codec: Codec<number> = {
 };
 
 /**
- * Dotted quad -> 4 bytes in network order; RangeError when not IPv4 (same
- * rules as net.isIPv4: four decimal octets 0..255, no leading zeros). Parsed by
- * hand: encoding 50k keys is on the agent's table-sync path.
+ * Dotted quad -> 4 bytes in network order (common/net's parser); RangeError
+ * when not IPv4, as the codecs report bad values.
  */
 export function ipv4Bytes(addr: string, buf: Buffer = Buffer.alloc(4), off = 0): Buffer {
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= addr.length; i++) {
-    const c = i < addr.length ? addr.charCodeAt(i) : 46; // '.' ends the last octet
-    if (c >= 48 && c <= 57) {
-      if (digits > 0 && value === 0) throw new RangeError(`not an IPv4 address: ${addr}`); // leading zero
-      value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) throw new RangeError(`not an IPv4 address: ${addr}`);
-    } else if (c === 46 && digits > 0 && part < 4) {
-      buf[off + part++] = value;
-      value = 0;
-      digits = 0;
-    } else {
-      throw new RangeError(`not an IPv4 address: ${addr}`);
-    }
-  }
-  if (part !== 4) throw new RangeError(`not an IPv4 address: ${addr}`);
+  const v = ipv4Value(addr);
+  if (v < 0) throw new RangeError(`not an IPv4 address: ${addr}`);
+  buf.writeUInt32BE(v, off);
   return buf;
 }
 

@@ -3,19 +3,19 @@
  * numeric value `a<<24 | b<<16 | c<<8 | d` in memory) and backend ids as 48-bit
  * numbers. These convert to and from their usual text forms.
  */
+import { formatIpv4, ipv4Value } from '../common/net.js';
 import { InvalidFieldError } from './errors.js';
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
+/** Dotted quad -> u32 (common/net's parser; the codecs' error type). */
 export function ipv4ToU32(s: string): number {
-  const m = typeof s === 'string' ? IPV4.exec(s) : null;
-  if (!m) throw new InvalidFieldError('ipv4', `${String(s)} is not a dotted IPv4 address`);
-  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+  const v = ipv4Value(s);
+  if (v < 0) throw new InvalidFieldError('ipv4', `${String(s)} is not a dotted IPv4 address`);
+  return v;
 }
 
 export function u32ToIpv4(v: number): string {
   if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw new InvalidFieldError('ipv4', `${v} is not a u32`);
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+  return formatIpv4(v);
 }
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;

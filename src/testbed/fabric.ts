@@ -6,7 +6,7 @@
 import { run } from '../common/exec.js';
 import { cleanupPrefix, listNetns, nsenterArgv } from './netns.js';
 import { killNetnsProcesses } from './processes.js';
-import type { PlanHost, PlanRouter, TopologyPlan } from './topology.js';
+import { gatewayAddress, type PlanHost, type PlanRouter, type TopologyPlan } from './topology.js';
 
 export interface NsCommands {
   netns: string;
@@ -187,10 +187,8 @@ export function fabricCommands(plan: TopologyPlan, opts: FabricOptions): FabricC
     const c = per.get(g.netns)!;
     // "Internet" prefixes live on lo: every address in them answers locally.
     for (const p of g.prefixes) {
-      const [addr, len] = p.split('/');
-      const parts = addr!.split('.').map(Number);
-      parts[3] = (parts[3]! | 1) >>> 0;
-      c.ip.push(`addr add ${parts.join('.')}/${len} dev lo`);
+      const a = gatewayAddress(p);
+      c.ip.push(`addr add ${a.ip}/${a.len} dev lo`);
     }
     c.ip.push(...routeLines(plan, g.netns));
   }

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { UsageError } from '../common/errors.js';
 import { readJsonFile } from '../common/json-file.js';
+import { prefixWithin, zip } from '../common/net.js';
 
 /** Node names become interface names on the peer (IFNAMSIZ 15) and namespace suffixes. */
 export const NODE_NAME_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -46,7 +47,7 @@ const linkProps = z.strictObject({
 });
 export type LinkProps = z.infer<typeof linkProps>;
 
-const cidr = z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/, 'not an IPv4 prefix a.b.c.d/len');
+const cidr = z.string().regex(/\//, 'not an IPv4 prefix a.b.c.d/len').pipe(zip.ipv4Prefix());
 
 export const specSchema = z.strictObject({
   /** Free-form name shown by status. */
@@ -123,24 +124,7 @@ export interface TestbedSpec {
 
 const DEFAULT_REGION = 'main';
 
-function ipv4ToInt(ip: string): number | undefined {
-  const p = ip.split('.').map(Number);
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return undefined;
-  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
-}
-
-/** True when prefix a/len lies inside range r/len (both "a.b.c.d/len"). */
-export function prefixWithin(prefix: string, range: string): boolean {
-  const [pa, pl] = prefix.split('/');
-  const [ra, rl] = range.split('/');
-  const a = ipv4ToInt(pa!);
-  const r = ipv4ToInt(ra!);
-  const plen = Number(pl);
-  const rlen = Number(rl);
-  if (a === undefined || r === undefined || plen < rlen || plen > 32) return false;
-  const mask = rlen === 0 ? 0 : (0xffffffff << (32 - rlen)) >>> 0;
-  return ((a & mask) >>> 0) === ((r & mask) >>> 0);
-}
+export { prefixWithin };
 
 /**
  * Validate a parsed JSON value as a testbed spec. Throws UsageError listing

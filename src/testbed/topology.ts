@@ -16,6 +16,7 @@
  * a VM's interface is "eth0" and its bridge port on the host is named after the VM.
  */
 import { UsageError } from '../common/errors.js';
+import { formatIpv4, parseIpv4Prefix } from '../common/net.js';
 import { nsName } from './netns.js';
 import type { LinkProps, TestbedSpec } from './spec.js';
 
@@ -119,14 +120,8 @@ function hex2(n: number): string {
 }
 
 function network(cidr: string): { first: string; len: number } {
-  const [addr, len] = cidr.split('/');
-  const p = addr!.split('.').map(Number);
-  const l = Number(len);
-  const v = ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
-  const mask = l === 0 ? 0 : (0xffffffff << (32 - l)) >>> 0;
-  const base = (v & mask) >>> 0;
-  const first = l >= 31 ? base : base + 1;
-  return { first: [24, 16, 8, 0].map((s) => (first >>> s) & 255).join('.'), len: l };
+  const p = parseIpv4Prefix(cidr);
+  return { first: formatIpv4(p.len >= 31 ? p.net : p.net + 1), len: p.len };
 }
 
 /** The gateway's own address inside each announced prefix (first usable). */

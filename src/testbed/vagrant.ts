@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TestbedSpec } from './spec.js';
 import { tunnelDevices } from './fabric.js';
-import { planTopology, type PlanHost, type PlanLink, type PlanRouter, type TopologyPlan } from './topology.js';
+import { gatewayAddress, planTopology, type PlanHost, type PlanLink, type PlanRouter, type TopologyPlan } from './topology.js';
 
 export const VAGRANT_SCHEMA = 'pathsteer.vagrant/v1';
 
@@ -251,10 +251,8 @@ systemctl restart systemd-networkd
 `;
   if (!host) {
     for (const p of gwPrefixes) {
-      const [addr, len] = p.split('/');
-      const parts = addr!.split('.').map(Number);
-      parts[3] = parts[3]! | 1;
-      s += `ip addr replace ${parts.join('.')}/${len} dev lo\n`;
+      const a = gatewayAddress(p);
+      s += `ip addr replace ${a.ip}/${a.len} dev lo\n`;
     }
     return s;
   }

@@ -9,6 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parseIpv4 } from '../../src/common/net.js';
 import { agentStatus, cliJson, killAgent, startAgent, startAgents, stopAgent, waitConverged, type AgentProcess } from '../../src/testbed/agents.js';
 import { parseExperiment, runExperiment, type StepHandler } from '../../src/testbed/experiment.js';
 import { runPrefix } from '../../src/testbed/netns.js';
@@ -236,11 +237,10 @@ describe.runIf(canLoadBpf)('agent failover on clos-2x2', () => {
     const h2 = tb.host('host2').vtep_ip;
     const script = `
       const d = require('node:dgram').createSocket('udp4');
-      const ip = (s) => s.split('.').reduce((a, x) => a * 256 + Number(x), 0);
       const pkt = (version, src) => { const b = Buffer.alloc(44); b[0] = 0xff; b[1] = 0xee; b[2] = 0xdd; b[3] = 0x7e; b[4] = version;
         b.writeUInt16BE(44, 8); b.writeUInt16BE(10007, 10); b.writeUInt32BE(7, 12); b.writeUInt32BE(src, 16); return b; };
       const send = (b) => new Promise((r) => d.send(b, 4789, '${h1}', r));
-      (async () => { await send(pkt(9, ip('${h2}'))); await send(pkt(1, ip('198.18.99.99'))); d.close(); })();`;
+      (async () => { await send(pkt(9, ${parseIpv4(h2)})); await send(pkt(1, ${parseIpv4('198.18.99.99')})); d.close(); })();`;
     type St = { ignored: Record<string, number>; peers: Array<{ state: string }> };
     const before = (await cliJson<St>(tb, 'host1', ['agent', 'status', '--iface', 'eth0'])).ignored;
     await tb.exec('host2', [process.execPath, '-e', script]);

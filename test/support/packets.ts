@@ -3,6 +3,7 @@
  * (optional options, fragment bits) + UDP with a correct (or zero) checksum,
  * VXLAN / Geneve / pathsteer-probe payloads. Everything network order.
  */
+import { writeIpv4 } from '../../src/common/net.js';
 import { xorshift32 } from './random.js';
 
 export interface Udp4Spec {
@@ -32,7 +33,7 @@ export const VXLAN_PORT = 4789;
 export const GENEVE_PORT = 6081;
 
 function ip4(a: string): Buffer {
-  return Buffer.from(a.split('.').map(Number));
+  return writeIpv4(a, Buffer.alloc(4));
 }
 
 /** One's-complement sum of 16-bit big-endian words. */

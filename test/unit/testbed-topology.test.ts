@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { parseIpv4 } from '../../src/common/net.js';
 import { fabricCommands, routeLines, tunnelDevices } from '../../src/testbed/fabric.js';
 import { canonicalDirection, directedEnds, dropRule, failureKind, queueRule } from '../../src/testbed/failures.js';
 import { loadSpec, parseSpec } from '../../src/testbed/spec.js';
 import { planTopology, resolveEndpoint, resolveLink } from '../../src/testbed/topology.js';
 
-const ipInt = (ip: string): number => ip.split('.').reduce((n, x) => n * 256 + Number(x), 0);
+const ipInt = parseIpv4;
 const inRange = (ip: string, base: string, len: number): boolean => Math.floor(ipInt(ip) / 2 ** (32 - len)) === Math.floor(ipInt(base) / 2 ** (32 - len));
 
 describe('testbed topology plan', () => {
