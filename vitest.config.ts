@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+// Benchmarks checked against their targets (test/bench-targets/): opt-in
+// locally, always in CI (.ci/run sets PATHSTEER_BENCH_TARGETS=1).
+const benchTargets = process.env.PATHSTEER_BENCH_TARGETS === '1';
+
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/no-skip-reporter.ts'],
@@ -21,6 +25,22 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      ...(benchTargets
+        ? [
+            {
+              // Measurements: one file at a time, after nothing else competes for the CPU.
+              test: {
+                name: 'bench-targets',
+                include: ['test/bench-targets/**/*.test.ts'],
+                fileParallelism: false,
+                // after every other project has finished
+                sequence: { groupOrder: 1 },
+                testTimeout: 900_000,
+                hookTimeout: 300_000,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });
