@@ -9,6 +9,7 @@
  * I/O is injected (transport, path store, activity source), so the same class
  * runs on real sockets and maps, and in unit tests on fakes.
  */
+import { EventEmitter } from 'node:events';
 import type { Logger } from '../common/logger.js';
 import { parseIpv4Prefix } from '../common/net.js';
 import type { Activity } from '../maps/activity.js';
@@ -54,7 +55,44 @@ export interface PortEvent {
   reason: string;
 }
 
+/**
+ * A peer's entry lost healthy ports in the data plane: flows pinned to them
+ * move (once) to the remaining healthy ports. One per table write that removes
+ * ports; what `agent status`, the log and publishers report as a failover.
+ */
+export interface FailoverEvent {
+  at: string;
+  peer: string;
+  /** Ports that left the healthy set with this write. */
+  ports_down: number[];
+  /** Ports that (re)joined it with the same write. */
+  ports_up: number[];
+  healthy_before: number;
+  healthy_after: number;
+  nports: number;
+  /** From the first failed probe of the ports that went down to the table write (ms). */
+  detect_ms: number | null;
+  /** The map write itself (ms). */
+  write_ms: number;
+}
+
+/** What an Agent emits (`agent.events.on(...)`). */
+export interface AgentEventMap {
+  /** A port entered or left the healthy set. */
+  port: [PortEvent];
+  /** An entry lost healthy ports (flows moved). */
+  failover: [FailoverEvent];
+}
+
+const popcount = (x: bigint): number => {
+  let n = 0;
+  for (let v = x; v > 0n; v >>= 1n) n += Number(v & 1n);
+  return n;
+};
+
 export class Agent {
+  /** `port` and `failover` events, for publishers (the store, the log). */
+  readonly events = new EventEmitter<AgentEventMap>();
   readonly metrics: AgentMetrics;
   readonly prober: Prober;
   readonly responder: Responder;
@@ -63,7 +101,8 @@ export class Agent {
   private readonly dirty = new Set<string>();
   private readonly toRemove = new Set<string>();
   private readonly backoff = new CpuBackoff();
-  private readonly events: PortEvent[] = [];
+  private readonly history: PortEvent[] = [];
+  private readonly failovers: FailoverEvent[] = [];
   private timers: NodeJS.Timeout[] = [];
   private syncQueued = false;
   private readonly now: () => number;
@@ -202,10 +241,12 @@ export class Agent {
   private onPortChanges(peer: string, changes: PortChange[]): void {
     const at = new Date().toISOString();
     for (const c of changes) {
-      this.events.push({ at, peer, port: c.port, idx: c.idx, healthy: c.healthy, reason: c.reason });
+      const ev: PortEvent = { at, peer, port: c.port, idx: c.idx, healthy: c.healthy, reason: c.reason };
+      this.history.push(ev);
       this.log.info({ peer, port: c.port, idx: c.idx, healthy: c.healthy, reason: c.reason }, c.healthy ? 'port healthy' : 'port unhealthy');
+      this.events.emit('port', ev);
     }
-    while (this.events.length > 500) this.events.shift();
+    while (this.history.length > 500) this.history.shift();
   }
 
   private markDirty(peer: string): void {
@@ -239,12 +280,52 @@ export class Agent {
     }
     const remove = [...this.toRemove];
     this.toRemove.clear();
+    const before = new Map([...desired.keys()].map((p) => [p, this.fastTable.get(p)]));
     const r = this.fastTable.sync(desired, remove);
     if (r.written.length + r.removed.length > 0) {
       this.metrics.tableWrites.inc(undefined, r.written.length);
       this.metrics.tableWriteMs.observe(r.ms);
       this.log.debug({ written: r.written, removed: r.removed, batched: r.batched, ms: r.ms }, 'fast table synced');
     }
+    for (const peer of r.written) this.noteFailover(peer, before.get(peer), desired.get(peer)!, r.ms, now);
+  }
+
+  /** A write that took healthy ports out of a peer's entry is a failover: log it (info) and emit it. */
+  private noteFailover(peer: string, old: PathEntry | undefined, e: PathEntry, writeMs: number, now: number): void {
+    if (!old) return;
+    const down = old.healthy & ~e.healthy;
+    if (down === 0n) return;
+    const s = this.prober.sessions.get(peer);
+    const ports = (mask: bigint): number[] => {
+      const out: number[] = [];
+      for (let i = 0; i < 64; i++) if ((mask >> BigInt(i)) & 1n) out.push(e.basePort + i);
+      return out;
+    };
+    let since: number | undefined;
+    for (let i = 0; i < 64; i++) {
+      if (!((down >> BigInt(i)) & 1n)) continue;
+      const f = s?.paths.ports[i]?.failingSince;
+      if (f !== undefined && (since === undefined || f < since)) since = f;
+    }
+    const ev: FailoverEvent = {
+      at: new Date().toISOString(),
+      peer,
+      ports_down: ports(down),
+      ports_up: ports(e.healthy & ~old.healthy),
+      healthy_before: popcount(old.healthy),
+      healthy_after: popcount(e.healthy),
+      nports: e.nports,
+      detect_ms: since === undefined ? null : Math.round(now - since),
+      write_ms: Math.round(writeMs * 1000) / 1000,
+    };
+    this.failovers.push(ev);
+    while (this.failovers.length > 100) this.failovers.shift();
+    this.metrics.failovers.inc();
+    this.log.info(
+      { peer, ports_down: ev.ports_down, healthy: `${ev.healthy_after}/${ev.nports}`, detect_ms: ev.detect_ms, write_ms: ev.write_ms },
+      `failover: flows to ${peer} moved off ${ev.ports_down.length} port(s)`,
+    );
+    this.events.emit('failover', ev);
   }
 
   /** Peers with recent tunnel traffic become active; idle ones are released. */
@@ -387,14 +468,15 @@ export class Agent {
           age_ms: Math.round(now - (s.negotiatedAt ?? now)),
         };
       }),
-      last_changes: this.events.slice(-50),
+      last_changes: this.history.slice(-50),
+      failovers: this.failovers.slice(-20),
       dataplane: this.lastStats ? Object.fromEntries(Object.entries(this.lastStats).map(([k, v]) => [k.toLowerCase(), Number(v)])) : null,
     };
   }
 
   /** Port changes so far (newest last). */
   get changes(): readonly PortEvent[] {
-    return this.events;
+    return this.history;
   }
 }
 
@@ -429,5 +511,7 @@ export interface AgentStatus {
     age_ms: number;
   }>;
   last_changes: PortEvent[];
+  /** The last failovers (entries that lost healthy ports), newest last. */
+  failovers: FailoverEvent[];
   dataplane: Record<string, number> | null;
 }

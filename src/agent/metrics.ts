@@ -146,6 +146,7 @@ export function agentMetrics(r = new Registry()) {
     requestsAnswered: r.counter('pathsteer_requests_answered_total', 'Requests answered by the responder, by type and ctl'),
     portChanges: r.counter('pathsteer_port_state_changes_total', 'Ports entering (healthy) or leaving (unhealthy) the healthy set'),
     tableWrites: r.counter('pathsteer_table_writes_total', 'ps_path entries written'),
+    failovers: r.counter('pathsteer_path_failovers_total', 'Table writes that took healthy ports out of a peer entry (its flows on them moved)'),
     tableWriteMs: r.summary('pathsteer_table_write_ms', 'Latency of fast-table syncs that wrote something (ms)'),
     probeRate: r.gauge('pathsteer_probe_rate_pps', 'Probes sent per second (last second)'),
     backoff: r.gauge('pathsteer_probe_backoff_level', 'CPU backoff exponent (intervals x 2^level)'),

@@ -47,6 +47,8 @@ export class PortHealth {
   stableSince: number;
   /** When the state last changed (ms). */
   changedAt: number;
+  /** When the current run of failures began (the first failed probe after the port was last good), ms; undefined while good. */
+  failingSince: number | undefined;
   lastRttMs: number | undefined;
   /** Smoothed RTT (EWMA 1/8, as TCP's SRTT). */
   srttMs: number | undefined;
@@ -89,6 +91,7 @@ export class PortHealth {
     let wantReprobe = false;
     if (failed) {
       this.failures++;
+      this.failingSince ??= now;
       this.consecutiveOk = 0;
       this.stableSince = now;
       if (this.state !== 'bad' && this.recentFailures >= this.opts.failThreshold) {
@@ -117,6 +120,7 @@ export class PortHealth {
         reason = 'recovered';
       }
     }
+    if (this.state === 'good') this.failingSince = undefined;
     const changed = wasHealthy !== this.healthy;
     if (changed) this.changedAt = now;
     return { reprobe: wantReprobe, changed, state: this.state, ...(reason ? { reason } : {}) };
@@ -130,6 +134,7 @@ export class PortHealth {
   /** Adopt a state read back from the data plane after an agent restart. */
   adopt(now: number, healthy: boolean): void {
     this.state = healthy ? 'good' : 'bad';
+    this.failingSince = healthy ? undefined : now;
     this.consecutiveOk = 0;
     this.history = 0;
     this.historyLen = 0;

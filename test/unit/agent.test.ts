@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Agent } from '../../src/agent/agent.js';
+import { Agent, type FailoverEvent } from '../../src/agent/agent.js';
 import { MemoryPathStore } from '../../src/agent/fast-table.js';
 import { AgentConfigSchema } from '../../src/agent/options.js';
 import { selectPort } from '../../src/agent/select-port.js';
@@ -155,9 +155,22 @@ describe('agent (two agents on a fake two-spine fabric)', () => {
       f.moves = 0;
       f.first = f.idx;
     }
+    const failovers: FailoverEvent[] = [];
+    a.agent.events.on('failover', (e) => failovers.push(e));
     fabric.blackhole(A, B, 1);
     fabric.blackhole(B, A, 1);
     await vi.advanceTimersByTimeAsync(3000);
+    // the failure is reported as failovers: exactly the ports through the broken spine left the entry,
+    // each within a few RTT thresholds of its first failed probe
+    const down = new Set(failovers.flatMap((f) => f.ports_down));
+    expect([...down].sort()).toEqual(portsVia(A, B, 1).map((i) => BASE + i).sort());
+    for (const f of failovers) {
+      expect(f.peer).toBe(B);
+      expect(f.detect_ms).not.toBeNull();
+      expect(f.detect_ms!).toBeLessThanOrEqual(500);
+    }
+    expect(a.agent.metrics.failovers.get()).toBe(failovers.length);
+    expect(a.agent.status().failovers.length).toBe(failovers.length);
     fabric.heal();
     await vi.advanceTimersByTimeAsync(8000);
     let moved = 0;
