@@ -6,6 +6,7 @@ import type { RegisterCommand } from '../command.js';
 import { registerAgent } from './agent.js';
 import { registerAttach } from './attach.js';
 import { registerBench } from './bench.js';
+import { registerController } from './controller.js';
 import { registerDemo } from './demo.js';
 import { registerDetach } from './detach.js';
 import { registerDoctor } from './doctor.js';
@@ -19,6 +20,7 @@ export const commands: RegisterCommand[] = [
   registerAgent,
   registerAttach,
   registerBench,
+  registerController,
   registerDemo,
   registerDetach,
   registerDoctor,

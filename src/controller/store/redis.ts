@@ -76,13 +76,10 @@ export class RedisStore implements FleetStore {
 
   /** Connect to `url` (a UsageError when the URL is bad; with waitReady, a PathsteerError when Redis does not answer). */
   static async open(url: string, o: RedisStoreOptions = {}): Promise<RedisStore> {
+    if (!o.waitReady) return RedisStore.fromUrlBackground(url, o);
     const t = parseRedisUrl(url);
     const client = new Redis(clientOptions(t, o));
     const store = new RedisStore(client, t, o);
-    if (!o.waitReady) {
-      client.connect().catch(() => undefined); // reconnects by itself; the error handler logs
-      return store;
-    }
     const timeoutMs = o.readyTimeoutMs ?? 5000;
     try {
       await Promise.race([
@@ -94,6 +91,15 @@ export class RedisStore implements FleetStore {
       client.disconnect();
       throw new PathsteerError(`cannot reach Redis at ${t.display}: ${(e as Error).message}`);
     }
+    return store;
+  }
+
+  /** Connect in the background (agents): returns at once, reconnects forever; commands fail while unreachable. */
+  static fromUrlBackground(url: string, o: RedisStoreOptions = {}): RedisStore {
+    const t = parseRedisUrl(url);
+    const client = new Redis(clientOptions(t, o));
+    const store = new RedisStore(client, t, o);
+    client.connect().catch(() => undefined); // reconnects by itself; the error handler logs
     return store;
   }
 
