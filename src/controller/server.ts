@@ -207,6 +207,10 @@ export class ControllerServer {
       return this.json(res, 200, { forgotten: host });
     }
     if (method !== 'GET' && method !== 'HEAD') return this.json(res, 405, { error: `${method} not allowed` });
+    if (p === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     const asset = this.assets.get(p === '/index.html' ? '/' : p);
     if (asset) {
       res.writeHead(200, {
@@ -290,7 +294,7 @@ export class ControllerServer {
   }
 
   private raw(res: ServerResponse, body: string, code = 200): void {
-    res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-server-time': String(Date.now()) });
     res.end(body);
   }
 

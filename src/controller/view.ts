@@ -322,6 +322,7 @@ export class FleetView {
           this.events.emit('event', e);
         }
       } catch (e) {
+        if (!this.running) break;
         if (!failing) this.log?.warn({ err: (e as Error).message }, 'cannot read fleet events; retrying');
         failing = true;
         await new Promise((r) => setTimeout(r, 500));
