@@ -28,8 +28,10 @@ export interface ViewOptions {
   maxMatrixHosts?: number;
   /** Probe loss at which a pair is bad (warn at a tenth of it). @default 0.05 */
   badLoss?: number;
-  /** RTT p50 above baseline x this is warn. @default 1.5 */
+  /** RTT p50 above baseline x this is warn... @default 1.5 */
   rttFactor?: number;
+  /** ...when it is also this much above the baseline (ms): sub-ms jitter is no news. @default 2 */
+  rttFloorMs?: number;
   /** Points kept per pair series (one per poll). @default 120 */
   pairPoints?: number;
   /** Points kept in the fleet series. @default 600 */
@@ -132,6 +134,7 @@ export class FleetView {
       maxMatrixHosts: opts.maxMatrixHosts ?? 64,
       badLoss: opts.badLoss ?? 0.05,
       rttFactor: opts.rttFactor ?? 1.5,
+      rttFloorMs: opts.rttFloorMs ?? 2,
       pairPoints: opts.pairPoints ?? 120,
       fleetPoints: opts.fleetPoints ?? 600,
       eventCache: opts.eventCache ?? 10_000,
@@ -275,7 +278,7 @@ export class FleetView {
     else if (p.bad.length > 0 || p.loss >= this.o.badLoss) status = 'bad';
     else if (
       p.loss >= this.o.badLoss / 10 ||
-      (base !== undefined && p.rtt_p50_ms !== null && p.rtt_p50_ms > base * this.o.rttFactor && p.rtt_p50_ms - base > 0.2)
+      (base !== undefined && p.rtt_p50_ms !== null && p.rtt_p50_ms > base * this.o.rttFactor && p.rtt_p50_ms - base > this.o.rttFloorMs)
     )
       status = 'warn';
     else status = 'ok';

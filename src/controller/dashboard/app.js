@@ -123,6 +123,7 @@
   function renderMatrix(m) {
     state.matrix = m;
     setAge('matrix', m.generated_at);
+    $('tooltip').classList.add('hidden'); // its text was about the old data
     const cv = $('matrix');
     const n = m.labels.length;
     const showLabels = n <= 64;
@@ -316,7 +317,8 @@
         let last = null;
         for (const e of evs) if (e.at <= t) last = e;
         if (last) s = last.healthy ? 'healthy' : 'bad';
-        else if (evs.length) s = evs[0].healthy ? 'bad' : 'healthy';
+        // before the first change kept: healthy before it went bad, bad before it recovered, otherwise unknown
+        else if (evs.length) s = !evs[0].healthy ? 'healthy' : evs[0].reason === 'recovered' ? 'bad' : 'unknown';
         else s = cur;
         // a change inside this row shows as bad (a flap is worth seeing)
         if (evs.some((e) => e.at > t - 5000 && e.at <= t && !e.healthy)) s = 'bad';
@@ -397,7 +399,7 @@
     cv.dataset.count = String(inHour);
     const rows = state.failovers.slice(0, 100).map((f) => {
       const d = f.data;
-      return `<tr data-failover-id="${esc(f.id)}" data-host="${esc(f.host)}" data-peer="${esc(d.peer)}" class="${f.fresh ? 'new-row' : ''}"><td>${fmtTime(f.at)}</td><td>${esc(f.host)}</td><td>${esc(d.peer)}</td><td>${d.ports_down.length} (${esc(d.ports_down.slice(0, 6).join(','))}${d.ports_down.length > 6 ? ',…' : ''})</td><td>${d.healthy_before}→${d.healthy_after}/${d.nports}</td><td>${ms(d.detect_ms)}</td><td>${ms(d.write_ms)}</td><td>${d.moved_ms === null ? '<span class="muted">no flow</span>' : ms(d.moved_ms)}</td><td>${d.flows_moved}</td></tr>`;
+      return `<tr data-failover-id="${esc(f.id)}" data-host="${esc(f.host)}" data-peer="${esc(d.peer)}" data-at="${f.at}" data-ports-down="${d.ports_down.length}" class="${f.fresh ? 'new-row' : ''}"><td>${fmtTime(f.at)}</td><td>${esc(f.host)}</td><td>${esc(d.peer)}</td><td>${d.ports_down.length} (${esc(d.ports_down.slice(0, 6).join(','))}${d.ports_down.length > 6 ? ',…' : ''})</td><td>${d.healthy_before}→${d.healthy_after}/${d.nports}</td><td>${ms(d.detect_ms)}</td><td>${ms(d.write_ms)}</td><td>${d.moved_ms === null ? '<span class="muted">no flow</span>' : ms(d.moved_ms)}</td><td>${d.flows_moved}</td></tr>`;
     });
     $('failovers').querySelector('tbody').innerHTML = rows.join('') || '<tr><td colspan="9" class="empty">no failovers recorded</td></tr>';
     for (const f of state.failovers) f.fresh = false;
