@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { Logger } from '../common/logger.js';
+import { PairSlots, popcountHex } from './pair-slots.js';
 import type { FleetStore, HostSnapshot, PeerSummary, StoredEvent } from './store/index.js';
 
 /** Pair status, worst last (the matrix colours by it; a rolled-up cell shows its worst pair). */
@@ -38,7 +39,7 @@ export interface ViewOptions {
   fleetPoints?: number;
   /** Fleet events kept in memory for tiles and the timeline. @default 10000 */
   eventCache?: number;
-  /** Hosts parsed per slice before yielding. @default 100 */
+  /** Hosts judged per slice before yielding to requests. @default 50 */
   slice?: number;
   log?: Logger;
   /** Wall clock (ms). @default Date.now */
@@ -88,12 +89,6 @@ export interface Snapshot {
   pairs: PairView[];
 }
 
-interface PairSeries {
-  p50: Float32Array;
-  p99: Float32Array;
-  loss: Float32Array;
-}
-
 /** Ready-made JSON bodies, rebuilt after every poll. */
 interface Bodies {
   fleet: string;
@@ -106,8 +101,8 @@ export class FleetView {
   readonly events = new EventEmitter<{ tick: [FleetTiles]; event: [StoredEvent] }>();
   private snap: Snapshot;
   private bodies: Bodies | undefined;
-  private readonly baselines = new Map<string, number>();
-  private readonly series = new Map<string, PairSeries>();
+  private readonly slots: PairSlots;
+  private pollGen = 0;
   /** Times of the pair series ring, and the write position. */
   private readonly seriesT: Float64Array;
   private seriesPos = 0;
@@ -138,10 +133,11 @@ export class FleetView {
       pairPoints: opts.pairPoints ?? 120,
       fleetPoints: opts.fleetPoints ?? 600,
       eventCache: opts.eventCache ?? 10_000,
-      slice: opts.slice ?? 100,
+      slice: opts.slice ?? 50,
     };
     this.now = opts.now ?? Date.now;
     this.seriesT = new Float64Array(this.o.pairPoints);
+    this.slots = new PairSlots(this.o.pairPoints);
     this.snap = { generated_at: 0, poll_ms: 0, store: { kind: store.kind, target: store.target, ok: false, error: 'not polled yet' }, hosts: [], pairs: [] };
     this.events.setMaxListeners(0);
     this.log = opts.log;
@@ -176,11 +172,16 @@ export class FleetView {
     await Promise.race([this.pumping?.catch(() => undefined), new Promise((r) => setTimeout(r, 100))]);
   }
 
+  /**
+   * Next poll after pollMs, or later when polls are expensive: at most half of
+   * the controller's time goes to polling, the rest to serving.
+   */
   private schedule(): void {
     if (!this.running) return;
+    const wait = Math.max(this.o.pollMs - this.lastPollMs, this.lastPollMs);
     this.pollTimer = setTimeout(() => {
       this.polling = this.pollOnce().finally(() => this.schedule());
-    }, this.o.pollMs);
+    }, wait);
   }
 
   /** Read every host and rebuild the snapshot and the answers. */
@@ -209,7 +210,7 @@ export class FleetView {
     this.seriesT[pos] = now;
     this.seriesPos = (pos + 1) % this.o.pairPoints;
     this.seriesLen = Math.min(this.seriesLen + 1, this.o.pairPoints);
-    const seen = new Set<string>();
+    const g = ++this.pollGen;
     for (let i = 0; i < hosts.length; i++) {
       if (i > 0 && i % this.o.slice === 0) await yieldLoop();
       const h = hosts[i]!;
@@ -236,16 +237,13 @@ export class FleetView {
       });
       for (const p of h.peers) {
         const dstHost = byVtep.get(p.peer);
-        const key = `${h.host}>${p.peer}`;
-        seen.add(key);
-        const pv = this.judge(h.host, group, p, dstHost, key, stale, now);
-        pairs.push(pv);
-        this.record(key, p, pos);
+        const slot = this.slots.slot(h.host, p.peer, g);
+        pairs.push(this.judge(h.host, group, p, dstHost, slot, stale, now));
+        this.record(slot, p, pos);
       }
     }
     // forget pairs that vanished
-    for (const k of this.series.keys()) if (!seen.has(k)) this.series.delete(k);
-    for (const k of this.baselines.keys()) if (!seen.has(k)) this.baselines.delete(k);
+    this.slots.sweep(g);
     hostViews.sort((a, b) => a.group.localeCompare(b.group) || a.host.localeCompare(b.host));
     this.lastPollMs = performance.now() - t0;
     this.snap = {
@@ -263,13 +261,14 @@ export class FleetView {
     this.events.emit('tick', tiles);
   }
 
-  private judge(src: string, srcGroup: string, p: PeerSummary, dst: HostSnapshot | undefined, key: string, stale: boolean, now: number): PairView {
-    const healthy = popcount(p.healthy);
+  private judge(src: string, srcGroup: string, p: PeerSummary, dst: HostSnapshot | undefined, slot: number, stale: boolean, now: number): PairView {
+    const healthy = popcountHex(p.healthy);
     // leaky minimum: follows drops at once, rises ~0.1% per poll
-    let base = this.baselines.get(key);
+    const b = this.slots.baseline[slot]!;
+    let base: number | undefined = Number.isNaN(b) ? undefined : b;
     if (p.rtt_p50_ms !== null && p.rtt_p50_ms > 0) {
       base = base === undefined ? p.rtt_p50_ms : Math.min(p.rtt_p50_ms, base * 1.001);
-      this.baselines.set(key, base);
+      this.slots.baseline[slot] = base;
     }
     let status: PairStatus;
     if (stale) status = 'stale';
@@ -300,16 +299,11 @@ export class FleetView {
     };
   }
 
-  private record(key: string, p: PeerSummary, pos: number): void {
-    let s = this.series.get(key);
-    if (!s) {
-      const n = this.o.pairPoints;
-      s = { p50: new Float32Array(n).fill(Number.NaN), p99: new Float32Array(n).fill(Number.NaN), loss: new Float32Array(n).fill(Number.NaN) };
-      this.series.set(key, s);
-    }
-    s.p50[pos] = p.rtt_p50_ms ?? Number.NaN;
-    s.p99[pos] = p.rtt_p99_ms ?? Number.NaN;
-    s.loss[pos] = p.loss;
+  private record(slot: number, p: PeerSummary, pos: number): void {
+    const k = slot * this.o.pairPoints + pos;
+    this.slots.p50[k] = p.rtt_p50_ms ?? Number.NaN;
+    this.slots.p99[k] = p.rtt_p99_ms ?? Number.NaN;
+    this.slots.loss[k] = p.loss;
   }
 
   /** Event pump: the fleet stream, in order, into the cache and to listeners (SSE). */
@@ -517,7 +511,7 @@ export class FleetView {
       .filter((e) => e.type === 'port' && e.data.peer === pv.dst_vtep)
       .map((e) => ({ id: e.id, at: e.at, ...(e.type === 'port' ? e.data : ({} as never)) }));
     const failovers = evs.filter((e) => e.type === 'failover' && e.data.peer === pv.dst_vtep).map((e) => ({ id: e.id, at: e.at, ...(e.data as object) }));
-    const s = this.series.get(`${src}>${pv.dst_vtep}`);
+    const slot = this.slots.find(src, pv.dst_vtep);
     const t: number[] = [];
     const p50: Array<number | null> = [];
     const p99: Array<number | null> = [];
@@ -526,10 +520,14 @@ export class FleetView {
     for (let i = 0; i < this.seriesLen; i++) {
       const k = (this.seriesPos - this.seriesLen + i + n) % n;
       t.push(this.seriesT[k]!);
-      const v = (a: Float32Array | undefined): number | null => (a && Number.isFinite(a[k]!) ? Math.round(a[k]! * 1000) / 1000 : null);
-      p50.push(v(s?.p50));
-      p99.push(v(s?.p99));
-      loss.push(v(s?.loss));
+      const v = (a: Float32Array): number | null => {
+        if (slot === undefined) return null;
+        const x = a[slot * n + k]!;
+        return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null;
+      };
+      p50.push(v(this.slots.p50));
+      p99.push(v(this.slots.p99));
+      loss.push(v(this.slots.loss));
     }
     const healthy = BigInt(summary.healthy);
     const preferred = BigInt(summary.preferred);
@@ -605,19 +603,4 @@ export interface PairDetail {
   history: Array<Record<string, unknown>>;
   failovers: Array<Record<string, unknown>>;
   series: { t: number[]; rtt_p50_ms: Array<number | null>; rtt_p99_ms: Array<number | null>; loss: Array<number | null> };
-}
-
-function popcount(hex: string): number {
-  let v: bigint;
-  try {
-    v = BigInt(hex);
-  } catch {
-    return 0;
-  }
-  let n = 0;
-  while (v > 0n) {
-    n += Number(v & 1n);
-    v >>= 1n;
-  }
-  return n;
 }

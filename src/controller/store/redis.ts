@@ -114,7 +114,7 @@ export class RedisStore implements FleetStore {
     if (removed.length > 0) m.hdel(KEYS.paths(h), ...removed);
     if (peers.length > 0) {
       const args: string[] = [];
-      for (const p of peers) args.push(p.peer, JSON.stringify(p));
+      for (const p of peers) args.push(p.peer, encodePeer(p));
       m.hset(KEYS.paths(h), ...args);
     }
     m.pexpire(KEYS.hb(h), HOST_KEY_TTL_MS);
@@ -194,9 +194,7 @@ export class RedisStore implements FleetStore {
     const out: HostSnapshot[] = [];
     index.forEach(([host, lastSeen], i) => {
       const state = parseJson<HostState>(r[2 * i] as string | null);
-      const peers = Object.values((r[2 * i + 1] as Record<string, string>) ?? {})
-        .map((v) => parseJson<PeerSummary>(v))
-        .filter((x): x is PeerSummary => x !== null);
+      const peers = decodePeers(r[2 * i + 1] as Record<string, string> | null);
       // index entries whose keys expired are left out
       if (state || peers.length > 0) out.push({ host, last_seen: lastSeen, state, peers });
     });
@@ -208,9 +206,7 @@ export class RedisStore implements FleetStore {
     const [score, state, paths] = await Promise.all([this.client.zscore(KEYS.hosts, h), this.client.hget(KEYS.hb(h), 'state'), this.client.hgetall(KEYS.paths(h))]);
     const st = parseJson<HostState>(state);
     if (score === null && !st) return undefined;
-    const peers = Object.values(paths)
-      .map((v) => parseJson<PeerSummary>(v))
-      .filter((x): x is PeerSummary => x !== null);
+    const peers = decodePeers(paths);
     if (!st && peers.length === 0) return undefined;
     return { host: h, last_seen: Number(score ?? st?.last_seen ?? 0), state: st, peers };
   }
@@ -289,6 +285,47 @@ export class RedisStore implements FleetStore {
     if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
     else this.client.disconnect();
   }
+}
+
+/**
+ * A peer summary as stored in `ps:{HOST}:paths`: a JSON array in schema
+ * order with a leading format version (a third of the bytes of the object
+ * form, and as much less for the controller to parse every second).
+ */
+export function encodePeer(p: PeerSummary): string {
+  return JSON.stringify([1, p.peer, p.state, p.base_port, p.nports, p.healthy, p.preferred, p.bad, p.suspect, p.unknown, p.rtt_p50_ms, p.rtt_p99_ms, p.loss, p.probes, p.last_switch, p.updated]);
+}
+
+export function decodePeer(s: string): PeerSummary | null {
+  const a = parseJson<unknown[]>(s);
+  if (!Array.isArray(a) || a[0] !== 1 || a.length < 16) return null;
+  return {
+    peer: a[1] as string,
+    state: a[2] as string,
+    base_port: a[3] as number,
+    nports: a[4] as number,
+    healthy: a[5] as string,
+    preferred: a[6] as string,
+    bad: a[7] as number[],
+    suspect: a[8] as number[],
+    unknown: a[9] as number,
+    rtt_p50_ms: a[10] as number | null,
+    rtt_p99_ms: a[11] as number | null,
+    loss: a[12] as number,
+    probes: a[13] as number,
+    last_switch: a[14] as number | null,
+    updated: a[15] as number,
+  };
+}
+
+function decodePeers(h: Record<string, string> | null): PeerSummary[] {
+  const out: PeerSummary[] = [];
+  if (!h) return out;
+  for (const k in h) {
+    const p = decodePeer(h[k]!);
+    if (p) out.push(p);
+  }
+  return out;
 }
 
 function parseJson<T>(s: string | null | undefined): T | null {

@@ -2,6 +2,7 @@
 import type { RegisterCommand } from '../../command.js';
 import { registerBenchDataplane } from './dataplane.js';
 import { registerBenchFailover } from './failover.js';
+import { registerBenchFleet } from './fleet.js';
 import { registerBenchGatewayMemory } from './gateway-memory.js';
 import { registerBenchGatewayUpdates } from './gateway-updates.js';
 import { registerBenchMaps } from './maps.js';
@@ -12,6 +13,7 @@ import { registerBenchRanker } from './ranker.js';
 export const benchCommands: RegisterCommand[] = [
   registerBenchDataplane,
   registerBenchFailover,
+  registerBenchFleet,
   registerBenchGatewayMemory,
   registerBenchGatewayUpdates,
   registerBenchMaps,
