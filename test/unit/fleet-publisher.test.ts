@@ -110,6 +110,22 @@ describe('fleet publisher', () => {
     await store.close();
   });
 
+  it('Redis unreachable when the agent starts is not fatal: events wait and go out once it answers', async () => {
+    await redis.kill();
+    const store = RedisStore.fromUrlBackground(redis.url, { maxReconnectDelayMs: 200 });
+    const src = new Source();
+    const p = new Publisher(store, src, { host: 'pub-d', group: 'g', version: 't', intervalMs: 100 });
+    p.start();
+    for (let i = 0; i < 5; i++) src.emitPort(i);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(p.bufferedEvents).toBe(5);
+    await redis.restart();
+    await until(async () => (await store.hostEvents('pub-d', 10).catch(() => [])).length === 5, 15_000);
+    expect((await store.host('pub-d'))?.peers).toHaveLength(2);
+    await p.stop();
+    await store.close();
+  });
+
   it('a failover carries detect, write and traffic moved (first pin move after the write, flows moved within the window)', async () => {
     const store = new MemoryStore();
     const src = new Source();
