@@ -14,6 +14,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Publisher, type PublishSource, type SourceFailover, type SourcePort, type SourceSnapshot } from '../src/controller/publisher.js';
 import { RedisStore, type FleetStore } from '../src/controller/store/index.js';
+import { Rng } from '../src/ranker/rng.js';
 
 export interface SimOptions {
   url: string;
@@ -23,19 +24,6 @@ export interface SimOptions {
   connections: number;
   failoversPerS: number;
   seed: number;
-}
-
-/** xorshift32: the same fleet for the same seed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
 }
 
 export function simVtep(i: number, hostsPerGroup: number): string {
@@ -176,7 +164,8 @@ async function main(o: SimOptions): Promise<void> {
   const stats = { publishes: 0, events: 0, errors: 0 };
   const stores: FleetStore[] = [];
   for (let c = 0; c < o.connections; c++) stores.push(counting(await RedisStore.open(o.url, { waitReady: true, name: `sim-${c}` }), stats));
-  const rand = rng(o.seed);
+  const r = new Rng('fleet-sim', o.seed);
+  const rand = (): number => r.next();
   const agents = Array.from({ length: o.agents }, (_, i) => new SimAgent(i, o, rand));
   const pubs: Publisher[] = [];
   // staggered start: agents publish evenly over each second

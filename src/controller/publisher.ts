@@ -24,17 +24,8 @@ import type { Logger } from '../common/logger.js';
 import type { Registry } from '../common/metrics.js';
 import type { FailoverData, FleetEvent, FleetStore, HostState, PeerSummary, PortData } from './store/index.js';
 
-export interface SourceFailover {
-  at: string;
-  peer: string;
-  ports_down: number[];
-  ports_up: number[];
-  healthy_before: number;
-  healthy_after: number;
-  nports: number;
-  detect_ms: number | null;
-  write_ms: number;
-}
+/** An agent's failover as it happened: the stored FailoverData without the traffic-moved part the publisher adds. */
+export type SourceFailover = Omit<FailoverData, 'moved_ms' | 'flows_moved'> & { at: string };
 
 export type SourcePort = PortData & { at: string };
 

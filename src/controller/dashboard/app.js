@@ -118,6 +118,18 @@
     s.className = `badge ${t.store_ok ? 'ok' : 'bad'}`;
   }
 
+  /** Size a canvas to w x h CSS pixels at the device pixel ratio; returns its 2D context in CSS pixels. */
+  function sizeCanvas(cv, w, h) {
+    const dpr = window.devicePixelRatio || 1;
+    cv.width = Math.round(w * dpr);
+    cv.height = Math.round(h * dpr);
+    cv.style.width = `${w}px`;
+    cv.style.height = `${h}px`;
+    const ctx = cv.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    return { ctx, dpr };
+  }
+
   // ---- matrix -------------------------------------------------------------------
   const layout = { n: 0, cell: 0, ox: 0, oy: 0 };
   function renderMatrix(m) {
@@ -133,13 +145,7 @@
     const cell = Math.max(2, Math.min(40, Math.floor((wrapW - labelW - 4) / Math.max(n, 1))));
     const w = Math.max(200, labelW + cell * n + 2);
     const h = Math.max(60, labelW + cell * n + 2);
-    const dpr = window.devicePixelRatio || 1;
-    cv.width = Math.round(w * dpr);
-    cv.height = Math.round(h * dpr);
-    cv.style.width = `${w}px`;
-    cv.style.height = `${h}px`;
-    const ctx = cv.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const { ctx, dpr } = sizeCanvas(cv, w, h);
     ctx.fillStyle = '#181b21';
     ctx.fillRect(0, 0, w, h);
     const ox = labelW;
@@ -270,15 +276,9 @@
     const n = d.ports.length;
     const width = Math.max(300, cv.parentElement.clientWidth - 4);
     const cell = Math.max(6, Math.min(28, Math.floor(width / Math.max(n, 1))));
-    const dpr = window.devicePixelRatio || 1;
     const w = cell * n;
     const h = 36;
-    cv.width = Math.round(w * dpr);
-    cv.height = Math.round(h * dpr);
-    cv.style.width = `${w}px`;
-    cv.style.height = `${h}px`;
-    const ctx = cv.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const { ctx, dpr } = sizeCanvas(cv, w, h);
     ctx.clearRect(0, 0, w, h);
     d.ports.forEach((port, i) => {
       ctx.fillStyle = PORT_COLORS[port.state] || '#444';
@@ -294,12 +294,7 @@
     const hc = $('strip-history');
     const rows = 60;
     const rowH = 4;
-    hc.width = Math.round(w * dpr);
-    hc.height = Math.round(rows * rowH * dpr);
-    hc.style.width = `${w}px`;
-    hc.style.height = `${rows * rowH}px`;
-    const hx = hc.getContext('2d');
-    hx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const hx = sizeCanvas(hc, w, rows * rowH).ctx;
     hx.fillStyle = '#15181d';
     hx.fillRect(0, 0, w, rows * rowH);
     const byIdx = new Map();
@@ -367,13 +362,7 @@
     const cv = $('timeline');
     const w = Math.max(300, cv.parentElement.clientWidth - 4);
     const h = 60;
-    const dpr = window.devicePixelRatio || 1;
-    cv.width = Math.round(w * dpr);
-    cv.height = Math.round(h * dpr);
-    cv.style.width = `${w}px`;
-    cv.style.height = `${h}px`;
-    const ctx = cv.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const { ctx } = sizeCanvas(cv, w, h);
     ctx.fillStyle = '#15181d';
     ctx.fillRect(0, 0, w, h);
     const now = serverNow();
