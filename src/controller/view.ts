@@ -506,7 +506,7 @@ export class FleetView {
     const hs = await this.store.host(src);
     const summary = hs?.peers.find((p) => p.peer === pv.dst_vtep);
     if (!summary) return undefined;
-    const evs = await this.store.hostEvents(src, 1000);
+    const evs = await this.store.hostEvents(src, 500);
     const history = evs
       .filter((e) => e.type === 'port' && e.data.peer === pv.dst_vtep)
       .map((e) => ({ id: e.id, at: e.at, ...(e.type === 'port' ? e.data : ({} as never)) }));

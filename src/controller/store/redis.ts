@@ -53,6 +53,7 @@ export class RedisStore implements FleetStore {
   readonly kind = 'redis' as const;
   readonly target: string;
   private blocking: Redis | undefined;
+  private bulk: Redis | undefined;
   private lastError = '';
   private closed = false;
 
@@ -180,12 +181,36 @@ export class RedisStore implements FleetStore {
     check(await m.exec());
   }
 
+  /** The connection for whole-fleet reads: thousands of replies in one pipeline must not queue other commands behind them. */
+  private bulkClient(): Redis {
+    if (!this.bulk) {
+      this.bulk = new Redis(clientOptions(this.t, this.o, { commandTimeout: Math.max(this.o.commandTimeoutMs ?? 2000, 10_000) }));
+      this.bulk.on('error', () => undefined); // the main client logs reachability
+      this.bulk.connect().catch(() => undefined);
+    }
+    return this.bulk;
+  }
+
   async hosts(): Promise<HostSnapshot[]> {
-    const flat = await this.client.zrange(KEYS.hosts, 0, -1, 'WITHSCORES');
+    const bulk = this.bulkClient();
+    if (bulk.status !== 'ready') {
+      await new Promise<void>((resolve, reject) => {
+        const ready = (): void => {
+          clearTimeout(t);
+          resolve();
+        };
+        const t = setTimeout(() => {
+          bulk.off('ready', ready);
+          reject(new PathsteerError('Redis not reachable for the fleet poll'));
+        }, 2000);
+        bulk.once('ready', ready);
+      });
+    }
+    const flat = await bulk.zrange(KEYS.hosts, 0, -1, 'WITHSCORES');
     const index: Array<[string, number]> = [];
     for (let i = 0; i + 1 < flat.length; i += 2) index.push([flat[i]!, Number(flat[i + 1])]);
     if (index.length === 0) return [];
-    const p = this.client.pipeline();
+    const p = bulk.pipeline();
     for (const [h] of index) {
       p.hget(KEYS.hb(h), 'state');
       p.hgetall(KEYS.paths(h));
@@ -282,6 +307,7 @@ export class RedisStore implements FleetStore {
     if (this.closed) return;
     this.closed = true;
     this.blocking?.disconnect();
+    this.bulk?.disconnect();
     if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
     else this.client.disconnect();
   }
