@@ -113,7 +113,7 @@ export async function benchFleet(o: FleetBenchOptions = {}): Promise<FleetBenchR
       };
       worker!.on('message', onMsg);
     });
-    ctl = await startControllerProcess(redis.url);
+    ctl = await startControllerProcess(redis.url, [], 60_000);
     progress(`bench fleet: controller at ${ctl.url}; waiting for every agent to be fresh`);
     const deadline = Date.now() + 60_000;
     let tiles: { agents_fresh: number; pairs: number; poll_ms: number } = { agents_fresh: 0, pairs: 0, poll_ms: 0 };

@@ -15,6 +15,8 @@ import { FleetView, type ViewOptions } from './view.js';
 const log = logger.child({ module: 'controller' });
 
 export interface ControllerOptions extends Omit<ViewOptions, 'log'> {
+  /** Resolve only after the first poll (tests). @default false */
+  waitFirstPoll?: boolean;
   /** Redis URL, or `memory:` for an in-process store (tests, embedding). */
   redis: string;
   /** host:port to listen on. @default 127.0.0.1:8080 */
@@ -52,6 +54,7 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   const view = new FleetView(store, { ...o, log });
   try {
     await view.start();
+    if (o.waitFirstPoll) await view.firstPoll();
   } catch (e) {
     await store.close();
     throw e;

@@ -149,7 +149,7 @@ export class FleetView {
     return this.o;
   }
 
-  /** Load recent events, poll once, then keep polling and pumping events. */
+  /** Load recent events, then poll (first poll in the background) and pump events. */
   async start(): Promise<void> {
     this.running = true;
     try {
@@ -159,9 +159,17 @@ export class FleetView {
     } catch (e) {
       this.log?.warn({ err: (e as Error).message }, 'cannot read the fleet timeline yet');
     }
-    await this.pollOnce();
-    this.schedule();
+    // the first poll runs in the background: a large fleet must not hold up listening
+    this.polling = this.pollOnce().finally(() => this.schedule());
     this.pumping = this.pump();
+  }
+
+  /** Resolves after the first poll finished (tests, tools). */
+  async firstPoll(): Promise<void> {
+    while (this.snap.generated_at === 0 && this.running) {
+      await this.polling?.catch(() => undefined);
+      if (this.snap.generated_at === 0) await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async stop(): Promise<void> {

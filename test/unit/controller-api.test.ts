@@ -83,8 +83,8 @@ describe('controller API', () => {
     await store.publishHost(hs('h1', '198.18.1.3', 'leaf1'), [peer('198.18.2.3', { bad: [3, 4], healthy: '0xffffffe7', loss: 0.06 }), peer('198.18.1.5')]);
     await store.publishHost(hs('h2', '198.18.2.3', 'leaf2'), [peer('198.18.1.3')]);
     await store.publishHost(hs('h3', '198.18.1.5', 'leaf1', Date.now() - 60_000), [peer('198.18.1.3')]);
-    c = await startController({ redis: 'memory:', store, listen: '127.0.0.1:0', token: TOKEN, pollMs: 100, staleAfterMs: 5000, keepaliveMs: 200 });
-    ro = await startController({ redis: 'memory:', store, listen: '127.0.0.1:0', readOnly: true, pollMs: 100, maxMatrixHosts: 2 });
+    c = await startController({ redis: 'memory:', store, listen: '127.0.0.1:0', token: TOKEN, pollMs: 100, staleAfterMs: 5000, keepaliveMs: 200, waitFirstPoll: true });
+    ro = await startController({ redis: 'memory:', store, listen: '127.0.0.1:0', readOnly: true, pollMs: 100, maxMatrixHosts: 2, waitFirstPoll: true });
   });
   afterAll(async () => {
     await c.stop();
