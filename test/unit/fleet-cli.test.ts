@@ -60,26 +60,34 @@ describe('fleet CLI', () => {
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     it(`the controller logs one line when listening, answers, and stops on ${sig}`, async () => {
       const c = startCli(['controller', '--redis', redis.url, '--listen', '127.0.0.1:0']);
-      const url = await c.ready;
-      const r = await fetch(`${url}api/v1/fleet`);
-      expect(r.status).toBe(200);
-      const listening = c.stderr().split('\n').filter((l) => l.includes('controller listening on'));
-      expect(listening).toHaveLength(1);
-      expect(JSON.parse(listening[0]!)).toMatchObject({ level: 30, url, store: redis.url });
-      const t0 = Date.now();
-      c.kill(sig);
-      expect(await c.exit).toBe(0);
-      expect(Date.now() - t0).toBeLessThan(5000);
-      expect(c.stderr()).toMatch(/controller stopped/);
+      try {
+        const url = await c.ready;
+        const r = await fetch(`${url}api/v1/fleet`);
+        expect(r.status).toBe(200);
+        const listening = c.stderr().split('\n').filter((l) => l.includes('controller listening on'));
+        expect(listening).toHaveLength(1);
+        expect(JSON.parse(listening[0]!)).toMatchObject({ level: 30, url, store: redis.url });
+        const t0 = Date.now();
+        c.kill(sig);
+        expect(await c.exit).toBe(0);
+        expect(Date.now() - t0).toBeLessThan(5000);
+        expect(c.stderr()).toMatch(/controller stopped/);
+      } finally {
+        c.kill('SIGKILL'); // a no-op once it exited
+      }
     });
   }
 
   it('warns when listening beyond localhost without a token', async () => {
     const c = startCli(['controller', '--redis', redis.url, '--listen', '0.0.0.0:0']);
-    await c.ready;
-    expect(c.stderr()).toMatch(/listening beyond localhost without --token/);
-    c.kill('SIGTERM');
-    expect(await c.exit).toBe(0);
+    try {
+      await c.ready;
+      expect(c.stderr()).toMatch(/listening beyond localhost without --token/);
+      c.kill('SIGTERM');
+      expect(await c.exit).toBe(0);
+    } finally {
+      c.kill('SIGKILL');
+    }
   });
 
   it('rank --publish writes the ranking where the dashboard reads it', async () => {
