@@ -7,6 +7,7 @@
  * backoff (100 ms doubling to 2 s). A second connection serves blocking
  * XREADs (the controller's event pump) so they never delay other commands.
  */
+import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import { PathsteerError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
@@ -217,12 +218,15 @@ export class RedisStore implements FleetStore {
     }
     const r = check(await p.exec());
     const out: HostSnapshot[] = [];
-    index.forEach(([host, lastSeen], i) => {
+    for (let i = 0; i < index.length; i++) {
+      // decoding thousands of hosts' summaries yields to other work now and then
+      if (i > 0 && i % 50 === 0) await yieldLoop();
+      const [host, lastSeen] = index[i]!;
       const state = parseJson<HostState>(r[2 * i] as string | null);
       const peers = decodePeers(r[2 * i + 1] as Record<string, string> | null);
       // index entries whose keys expired are left out
       if (state || peers.length > 0) out.push({ host, last_seen: lastSeen, state, peers });
-    });
+    }
     return out;
   }
 
