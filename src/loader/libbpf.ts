@@ -68,6 +68,9 @@ export interface Libbpf {
   libbpf_set_print: Fn;
   /** libc */
   if_nametoindex: Fn;
+  mount: Fn;
+  bpf_prog_get_fd_by_id: Fn;
+  bpf_map_get_fd_by_id: Fn;
   close: Fn;
   vsnprintf: Fn;
 }
@@ -139,6 +142,8 @@ export function libbpf(): Libbpf {
     bpf_obj_pin: f('int bpf_obj_pin(int fd, const char *path)'),
     bpf_obj_get: f('int bpf_obj_get(const char *path)'),
     bpf_obj_get_info_by_fd: f('int bpf_obj_get_info_by_fd(int fd, void *info, void *info_len)'),
+    bpf_prog_get_fd_by_id: f('int bpf_prog_get_fd_by_id(uint32_t id)'),
+    bpf_map_get_fd_by_id: f('int bpf_map_get_fd_by_id(uint32_t id)'),
     bpf_prog_test_run_opts: f('int bpf_prog_test_run_opts(int fd, void *opts)'),
     bpf_tc_hook_create: f('int bpf_tc_hook_create(void *hook)'),
     bpf_tc_hook_destroy: f('int bpf_tc_hook_destroy(void *hook)'),
@@ -152,6 +157,7 @@ export function libbpf(): Libbpf {
     libbpf_num_possible_cpus: f('int libbpf_num_possible_cpus()'),
     libbpf_set_print: so.func('void *libbpf_set_print(void *fn)') as Fn,
     if_nametoindex: libc.func('unsigned int if_nametoindex(const char *name)') as Fn,
+    mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)') as Fn,
     close: libc.func('int close(int fd)') as Fn,
     vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, void *fmt, void *ap)') as Fn,
   };

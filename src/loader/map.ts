@@ -133,6 +133,17 @@ export class BpfMap {
     }
   }
 
+  /** Open a map by its kernel id (bpf_map_get_fd_by_id; needs CAP_SYS_ADMIN); owns its fd. */
+  static fromId(id: number): BpfMap {
+    const fd = check(`bpf_map_get_fd_by_id ${id}`, libbpf().bpf_map_get_fd_by_id(id) as number);
+    try {
+      return new BpfMap(fd, mapInfo(fd), true);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+  }
+
   /** Create a map outside any object (tests, benchmarks); owns its fd. */
   static create(spec: MapSpec): BpfMap {
     let opts: Buffer | null = null;

@@ -5,7 +5,8 @@
  * frees everything libbpf holds and is safe to call twice; pins outlive it on
  * purpose (fail-static).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDirs } from '../common/fs.js';
 import { basename } from 'node:path';
 import koffi from 'koffi';
 import { logger } from '../common/logger.js';
@@ -212,7 +213,7 @@ export class BpfObject {
       plans.push({ name, path, reused });
     }
     if (differences.length > 0) throw new PinMismatchError(dir, differences);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir, 0o700);
     for (const p of plans) {
       check(`bpf_map__set_pin_path ${p.path}`, libbpf().bpf_map__set_pin_path(this.mapPtr(p.name), p.path) as number);
     }
