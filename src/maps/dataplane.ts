@@ -29,9 +29,11 @@ import {
   BpfMap,
   BpfObject,
   BPF_FS_MAGIC,
+  BPFFS_MOUNT_POINT,
   Btf,
   ensureBpffs,
   fsMagic,
+  fsTypeName,
   ifIndex,
   mapsOfProgram,
   mapInfo,
@@ -460,6 +462,12 @@ export function mapsOfFilter(rec: AttachRecord, names: readonly string[]): Map<s
   const progId = tcQuery(f.ifindex, f.point, f.handle, f.priority);
   if (progId === undefined || progId !== f.progId) return undefined;
   return mapsOfProgram(progId, names);
+}
+
+/** What the pin root's mount point holds now: bpffs, or another filesystem (ip netns exec's fresh sysfs) or nothing. */
+export function pinFilesystem(): { mountPoint: string; bpffs: boolean; type: string } {
+  const m = fsMagic(BPFFS_MOUNT_POINT);
+  return { mountPoint: BPFFS_MOUNT_POINT, bpffs: m === BPF_FS_MAGIC, type: m === undefined ? 'missing' : fsTypeName(m) };
 }
 
 /** Are the pins of these maps visible here (bpffs mounted, every pin present)? */
