@@ -47,24 +47,20 @@ export async function buildHandFabric(f: HandFabric): Promise<void> {
     await sh(['ip', '-n', b, 'link', 'set', 'dev', bn, 'up']);
   };
   const addr = (x: string, dev: string, a: string): Promise<void> => sh(['ip', '-n', x, 'addr', 'add', a, 'dev', dev]);
-  await veth(ns.h1, 'eth0', ns.l1, 'down');
-  await veth(ns.h2, 'eth0', ns.l2, 'down');
-  await veth(ns.l1, 's1', ns.s1, 'l1');
-  await veth(ns.l1, 's2', ns.s2, 'l1');
-  await veth(ns.l2, 's1', ns.s1, 'l2');
-  await veth(ns.l2, 's2', ns.s2, 'l2');
-  await addr(ns.h1, 'eth0', '198.18.1.2/24');
-  await addr(ns.l1, 'down', '198.18.1.1/24');
-  await addr(ns.h2, 'eth0', '198.18.2.2/24');
-  await addr(ns.l2, 'down', '198.18.2.1/24');
-  await addr(ns.l1, 's1', '198.18.11.1/24');
-  await addr(ns.s1, 'l1', '198.18.11.2/24');
-  await addr(ns.l1, 's2', '198.18.12.1/24');
-  await addr(ns.s2, 'l1', '198.18.12.2/24');
-  await addr(ns.l2, 's1', '198.18.21.1/24');
-  await addr(ns.s1, 'l2', '198.18.21.2/24');
-  await addr(ns.l2, 's2', '198.18.22.1/24');
-  await addr(ns.s2, 'l2', '198.18.22.2/24');
+  // [namespace, device, address] at each end of a veth
+  const links: Array<[[string, string, string], [string, string, string]]> = [
+    [[ns.h1, 'eth0', '198.18.1.2/24'], [ns.l1, 'down', '198.18.1.1/24']],
+    [[ns.h2, 'eth0', '198.18.2.2/24'], [ns.l2, 'down', '198.18.2.1/24']],
+    [[ns.l1, 's1', '198.18.11.1/24'], [ns.s1, 'l1', '198.18.11.2/24']],
+    [[ns.l1, 's2', '198.18.12.1/24'], [ns.s2, 'l1', '198.18.12.2/24']],
+    [[ns.l2, 's1', '198.18.21.1/24'], [ns.s1, 'l2', '198.18.21.2/24']],
+    [[ns.l2, 's2', '198.18.22.1/24'], [ns.s2, 'l2', '198.18.22.2/24']],
+  ];
+  for (const [[a, an, aa], [b, bn, ba]] of links) {
+    await veth(a, an, b, bn);
+    await addr(a, an, aa);
+    await addr(b, bn, ba);
+  }
   for (const r of [ns.l1, ns.l2, ns.s1, ns.s2]) await sh(['ip', 'netns', 'exec', r, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
   for (const r of [ns.l1, ns.l2]) await sh(['ip', 'netns', 'exec', r, 'sysctl', '-q', '-w', 'net.ipv4.fib_multipath_hash_policy=1']);
   await sh(['ip', '-n', ns.h1, 'route', 'add', 'default', 'via', '198.18.1.1']);
