@@ -127,6 +127,24 @@ struct ps_flow_slot {
 };
 _Static_assert(sizeof(struct ps_flow_slot) == 48, "ps_flow_slot size");
 
+/* ps_altpath_stats counter ids (per CPU), shared by altpath_dscp (per packet,
+ * exactly one of MARKED..SKIPPED for every IPv4/IPv6 packet while rules are
+ * configured) and conn_stats (per TCP connection). New ids are appended before
+ * PS_AP_STAT_MAX. */
+enum ps_altpath_stat {
+	PS_AP_STAT_MARKED = 0,        /* selected flow: DSCP written (or already the rule's value) */
+	PS_AP_STAT_EXCLUDED = 1,      /* selected flow, destination in ps_altpath_exclude: untouched */
+	PS_AP_STAT_UNSELECTED = 2,    /* TCP/UDP flow outside every rule's share: untouched */
+	PS_AP_STAT_PREMARKED = 3,     /* DSCP already set by the sender (only_unmarked): untouched */
+	PS_AP_STAT_SKIPPED = 4,       /* IP but no flow to hash (fragment, other protocol, IPv6 extension header, truncated): untouched */
+	PS_AP_STAT_CONN_OPENED = 5,   /* conn_stats: TCP connection of the watched namespace reached ESTABLISHED */
+	PS_AP_STAT_CONN_SAMPLED = 6,  /* ...and was chosen for a sample (1/N, M/N when AltPath-marked) */
+	PS_AP_STAT_CONN_EMITTED = 7,  /* sampled connection closed: event written to ps_conn_events */
+	PS_AP_STAT_CONN_RB_FULL = 8,  /* sampled connection closed but ps_conn_events was full: event lost */
+	PS_AP_STAT_CONN_START_ERR = 9, /* ps_conn_start could not take a sampled connection (not sampled) */
+	PS_AP_STAT_MAX = 10,
+};
+
 /* AltPath (DESIGN §2.4): a rule marks basis_points/10000 of flows with dscp. */
 struct ps_altpath_rule {
 	__u8 dscp;
@@ -150,6 +168,15 @@ struct ps_lpm_key {
 	__u8 addr[16]; /* network byte order */
 };
 _Static_assert(sizeof(struct ps_lpm_key) == 20, "ps_lpm_key size");
+
+/* ps_conn_config[0]: conn_stats' run-time configuration. */
+struct ps_conn_config {
+	__u32 sample_rate;       /* N: sample 1 in N connections (0 = sample none) */
+	__u32 marked_multiplier; /* M: AltPath-marked connections are sampled M in N */
+	__u32 netns_ino;         /* only sockets of this network namespace (inode of /proc/self/ns/net); 0 = any */
+	__u32 flags;             /* reserved, 0 */
+};
+_Static_assert(sizeof(struct ps_conn_config) == 16, "ps_conn_config size");
 
 /* ps_conn_events record: one sampled TCP connection at close (DESIGN §2.4). */
 struct ps_conn_event {
