@@ -142,7 +142,8 @@ enum ps_altpath_stat {
 	PS_AP_STAT_CONN_EMITTED = 7,  /* sampled connection closed: event written to ps_conn_events */
 	PS_AP_STAT_CONN_RB_FULL = 8,  /* sampled connection closed but ps_conn_events was full: event lost */
 	PS_AP_STAT_CONN_START_ERR = 9, /* ps_conn_start could not take a sampled connection (not sampled) */
-	PS_AP_STAT_MAX = 10,
+	PS_AP_STAT_CACHE_MISS = 10,   /* altpath_dscp: flow decided afresh (hash, rules, exclusions) and cached */
+	PS_AP_STAT_MAX = 11,
 };
 
 /* AltPath (DESIGN §2.4): a rule marks basis_points/10000 of flows with dscp. */
@@ -153,14 +154,35 @@ struct ps_altpath_rule {
 };
 _Static_assert(sizeof(struct ps_altpath_rule) == 4, "ps_altpath_rule size");
 
+/* ps_altpath[0]. gen changes after every change to the rules, seed or
+ * ps_altpath_exclude (never 0 once configured); ps_altpath_cache slots of
+ * another gen are stale. User space writes a new configuration with the old
+ * gen first and then again with the next one, so a reader that sees the new
+ * gen also sees the new rules (an array value is copied, not swapped). */
 struct ps_altpath {
 	__u32 seed;
+	__u32 gen;
 	__u8 nrules;
 	__u8 only_unmarked; /* 1: mark only flows whose DSCP is 0 */
-	__u16 pad;
+	__u8 pad[2];
 	struct ps_altpath_rule rule[PS_ALTPATH_MAX_RULES];
 };
-_Static_assert(sizeof(struct ps_altpath) == 40, "ps_altpath size");
+_Static_assert(sizeof(struct ps_altpath) == 44, "ps_altpath size");
+
+/* ps_altpath_cache[slot], per CPU: the last decision for one flow, so its
+ * further packets skip the hash, the rules and the exclusion trie. */
+struct ps_altpath_slot {
+	__be32 saddr[4]; /* as in the header; IPv4 in saddr[0], the rest 0 */
+	__be32 daddr[4];
+	__u32 ports;     /* sport << 16 | dport, host order */
+	__u32 gen;       /* ps_altpath.gen of the decision; 0 = empty slot */
+	__u8 family;     /* 4 or 6 */
+	__u8 proto;      /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 dscp;       /* the flow's DSCP: 0 = leave its packets alone */
+	__u8 outcome;    /* enum ps_altpath_stat: MARKED, EXCLUDED or UNSELECTED */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct ps_altpath_slot) == 48, "ps_altpath_slot size");
 
 /* ps_altpath_exclude LPM key: IPv6, or IPv4 mapped as ::ffff:a.b.c.d (prefixlen + 96). */
 struct ps_lpm_key {

@@ -156,6 +156,14 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The generation after g (never 0: 0 marks an empty cache slot). */
+function nextGen(g: number): number {
+  return (g + 1) >>> 0 || 1;
+}
+
+/** altpath_dscp's `const volatile` switch for its flow cache (1 = off), set with BpfObject.setGlobal before load. */
+export const ALTPATH_NO_CACHE = 'ps_altpath_no_cache';
+
 /** A ps_altpath value checked against what the program can hold. */
 export function checkAltpath(a: Altpath): Altpath {
   if (a.rules.length > PS_ALTPATH_MAX_RULES) throw new UsageError(`at most ${PS_ALTPATH_MAX_RULES} AltPath rules, got ${a.rules.length}`);
@@ -196,13 +204,34 @@ export class AltpathTables {
     ];
   }
 
+  /** ps_altpath[0] (gen included); undefined only for a map nobody wrote. */
   readConfig(): Altpath | undefined {
     return this.config.get(0);
   }
 
-  /** Write ps_altpath[0] (checked first). A reader sees the old or the new value, field by field. */
-  writeConfig(a: Altpath): void {
-    this.config.set(0, checkAltpath(a));
+  /**
+   * Write ps_altpath[0] (checked first) and advance its generation, in two
+   * writes: the new rules under the old generation, then the same with the
+   * next one. An array value is copied, not swapped, so a packet racing the
+   * first write may see a mix of old and new rules, but only under the old
+   * generation (its cached decision is dropped after the second write); one
+   * that sees the new generation sees only new rules. Returns the generation.
+   */
+  writeConfig(a: Pick<Altpath, 'seed' | 'onlyUnmarked' | 'rules'>): number {
+    const v = checkAltpath({ seed: a.seed, onlyUnmarked: a.onlyUnmarked, rules: a.rules });
+    const cur = this.config.get(0)?.gen ?? 0;
+    if (cur) this.config.set(0, { ...v, gen: cur });
+    const gen = nextGen(cur);
+    this.config.set(0, { ...v, gen });
+    return gen;
+  }
+
+  /** Advance the generation alone (after a change to ps_altpath_exclude): cached decisions are taken afresh. */
+  bumpGen(): number {
+    const cur = this.config.get(0) ?? { seed: 0, onlyUnmarked: true, rules: [], gen: 0 };
+    const gen = nextGen(cur.gen ?? 0);
+    this.config.set(0, { ...cur, gen });
+    return gen;
   }
 
   /** Excluded prefixes as text (`a.b.c.d/len`, `x::/len`). */
@@ -237,6 +266,7 @@ export class AltpathTables {
       this.exclude.delete(key(parsePrefix(text)));
       removed++;
     }
+    if (added + removed > 0) this.bumpGen();
     return { added, removed };
   }
 
@@ -301,6 +331,8 @@ export interface AltpathAttachOptions extends Roots {
   seed?: number;
   /** Destinations never marked (replaces the trie's contents when given). @default kept */
   exclude?: readonly (string | IpPrefix)[];
+  /** altpath_dscp's per-CPU flow cache (false: every packet is decided afresh). @default true */
+  flowCache?: boolean;
 }
 
 export interface AltpathAttachResult {
@@ -368,6 +400,7 @@ export function attachAltpath(o: AltpathAttachOptions): AltpathAttachResult {
   const undo = new Teardown();
   const obj = BpfObject.open(file);
   try {
+    obj.setGlobal(ALTPATH_NO_CACHE, o.flowCache === false ? 1 : 0);
     const dirExisted = existsSync(loc.pinDir);
     if (dirExisted) dropStalePins(obj, loc.pinDir);
     const plans = obj.pinMaps(loc.pinDir, ALTPATH_MAPS);
@@ -378,14 +411,14 @@ export function attachAltpath(o: AltpathAttachOptions): AltpathAttachResult {
 
     const t = new AltpathTables((n) => obj.map(n));
     const old = t.readConfig();
-    const config: Altpath = {
+    const wanted = {
       seed: o.seed ?? (old && old.seed !== 0 ? old.seed : randomInt(1, 2 ** 32 - 1)),
       onlyUnmarked: o.onlyUnmarked ?? old?.onlyUnmarked ?? true,
       rules: o.rules ?? old?.rules ?? [],
     };
     // exclusions first: a rule must never meet an empty trie it was meant to respect
     if (o.exclude) t.setExclusions(o.exclude);
-    t.writeConfig(config);
+    const config: Altpath = { ...wanted, gen: t.writeConfig(wanted) };
 
     const hookCreated = tcHookCreate(ifindex);
     if (hookCreated) undo.push('destroy clsact', () => tcHookDestroy(ifindex));

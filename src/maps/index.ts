@@ -1,6 +1,17 @@
 /** Typed access to pathsteer's BPF maps: one codec per shared struct, typed maps, the per-interface data plane. */
 export { ActivityCodec, combineActivity, type Activity } from './activity.js';
-export { AltpathCodec, AltpathRuleCodec, LpmKeyCodec, PS_ALTPATH_MAX_RULES, type Altpath, type AltpathRule, type LpmPrefix } from './altpath.js';
+export {
+  AltpathCodec,
+  AltpathRuleCodec,
+  AltpathSlotCodec,
+  LpmKeyCodec,
+  PS_ALTPATH_CACHE_SLOTS,
+  PS_ALTPATH_MAX_RULES,
+  type Altpath,
+  type AltpathRule,
+  type AltpathSlot,
+  type LpmPrefix,
+} from './altpath.js';
 export type { Codec, FieldLayout } from './codec.js';
 export { ConfigCodec, type PsConfig } from './config.js';
 export { ConnConfigCodec, type ConnConfig } from './conn-config.js';
@@ -20,7 +31,7 @@ export { diffStats, readCounters, readStats, resetCounters, resetStats, statsMap
 export { TypedMap, type TypedMapOptions } from './typed-map.js';
 
 import { ActivityCodec } from './activity.js';
-import { AltpathCodec, AltpathRuleCodec, LpmKeyCodec } from './altpath.js';
+import { AltpathCodec, AltpathRuleCodec, AltpathSlotCodec, LpmKeyCodec } from './altpath.js';
 import type { Codec } from './codec.js';
 import { ConfigCodec } from './config.js';
 import { ConnConfigCodec } from './conn-config.js';
@@ -41,6 +52,7 @@ export const STRUCT_CODECS: Readonly<Record<string, Codec<never>>> = {
   FlowSlot: FlowSlotCodec,
   AltpathRule: AltpathRuleCodec,
   Altpath: AltpathCodec,
+  AltpathSlot: AltpathSlotCodec,
   LpmKey: LpmKeyCodec,
   ConnConfig: ConnConfigCodec,
   ConnEvent: ConnEventCodec,
@@ -57,6 +69,7 @@ export const MAP_CODECS: Readonly<Record<string, { key?: Codec<never>; value: Co
   [MapName.altpath]: { key: U32Codec, value: AltpathCodec },
   [MapName.altpathExclude]: { key: LpmKeyCodec, value: U8Codec },
   [MapName.altpathStats]: { key: U32Codec, value: U64Codec },
+  [MapName.altpathCache]: { key: U32Codec, value: AltpathSlotCodec },
   [MapName.connConfig]: { key: U32Codec, value: ConnConfigCodec },
   [MapName.connStart]: { key: U64Codec, value: U64Codec },
   [MapName.connEvents]: { value: ConnEventCodec },

@@ -12,6 +12,7 @@ export const MapName = {
   altpath: 'ps_altpath',
   altpathExclude: 'ps_altpath_exclude',
   altpathStats: 'ps_altpath_stats',
+  altpathCache: 'ps_altpath_cache',
   connConfig: 'ps_conn_config',
   connStart: 'ps_conn_start',
   connEvents: 'ps_conn_events',
@@ -36,7 +37,7 @@ export const BpfObjects = {
     file: 'altpath_dscp.bpf.o',
     testing: false,
     programs: ['altpath_dscp'],
-    maps: ['ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats'],
+    maps: ['ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats', 'ps_altpath_cache'],
   },
   connStats: {
     file: 'conn_stats.bpf.o',
@@ -66,7 +67,13 @@ export const BpfObjects = {
     file: 'testing/alignchecker.bpf.o',
     testing: true,
     programs: [],
-    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache', 'ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats', 'ps_conn_config', 'ps_conn_start', 'ps_conn_events'],
+    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache', 'ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats', 'ps_altpath_cache', 'ps_conn_config', 'ps_conn_start', 'ps_conn_events'],
+  },
+  altpathBench: {
+    file: 'testing/altpath_bench.bpf.o',
+    testing: true,
+    programs: ['altpath_unmark', 'altpath_remark'],
+    maps: ['ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats', 'ps_altpath_cache'],
   },
   csumState: {
     file: 'testing/csum_state.bpf.o',
@@ -171,7 +178,9 @@ export const PsAltpathStat = {
   CONN_RB_FULL: 8,
   /** ps_conn_start could not take a sampled connection (not sampled) */
   CONN_START_ERR: 9,
+  /** altpath_dscp: flow decided afresh (hash, rules, exclusions) and cached */
+  CACHE_MISS: 10,
 } as const;
 /** Number of counters (PS_AP_STAT_MAX, the max_entries of ps_altpath_stats). */
-export const PS_AP_STAT_MAX = 10;
+export const PS_AP_STAT_MAX = 11;
 export type PsAltpathStatName = keyof typeof PsAltpathStat;

@@ -12,7 +12,7 @@ import { altpathDecide, type AltpathFlow } from '../../src/altpath/flow-hash.js'
 import { PrefixSet } from '../../src/common/net.js';
 import type { Altpath, AltpathRule } from '../../src/maps/altpath.js';
 import { PsAltpathStat, type PsAltpathStatName } from '../../src/maps/names.generated.js';
-import { ALTPATH_FIXTURES } from '../fixtures/altpath-dscp-packets.js';
+import { ALL_12, ALTPATH_FIXTURES, CLIENT4, LOCAL4 } from '../fixtures/altpath-dscp-packets.js';
 import { AltpathUnderTest } from '../support/altpath.js';
 import { buildIp, ipTos, ipv4HeaderChecksumOk, withoutDscp, type IpSpec } from '../support/ip-packets.js';
 import { canLoadBpf } from '../support/privileged.js';
@@ -26,39 +26,77 @@ function expectCounts(got: Record<PsAltpathStatName, bigint>, want: Partial<Reco
   }
 }
 
+const DECIDED: readonly PsAltpathStatName[] = ['MARKED', 'EXCLUDED', 'UNSELECTED'];
+
 describe.runIf(canLoadBpf)('altpath_dscp through BPF_PROG_TEST_RUN', () => {
-  let sut: AltpathUnderTest;
+  let cached: AltpathUnderTest;
+  let uncached: AltpathUnderTest;
   beforeAll(() => {
-    sut = new AltpathUnderTest();
+    cached = new AltpathUnderTest();
+    uncached = new AltpathUnderTest({ flowCache: false });
   });
-  afterAll(() => sut?.close());
+  afterAll(() => {
+    cached?.close();
+    uncached?.close();
+  });
 
   describe.each([
-    ['CHECKSUM_NONE', false],
-    ['CHECKSUM_COMPLETE', true],
-  ] as const)('packet fixtures (%s skb)', (_n, checksumComplete) => {
+    ['with the flow cache, CHECKSUM_NONE skb', true, false],
+    ['with the flow cache, CHECKSUM_COMPLETE skb', true, true],
+    ['built without the flow cache, CHECKSUM_NONE skb', false, false],
+  ] as const)('packet fixtures (%s)', (_n, cache, checksumComplete) => {
     it.each(ALTPATH_FIXTURES.map((f) => [f.description, f] as const))('%s', (_d, f) => {
+      const sut = cache ? cached : uncached;
       sut.configure(f.config, f.exclude);
       let input = buildIp(f.input);
       if (f.ethType !== undefined) input.writeUInt16BE(f.ethType, 12);
       if (f.truncate !== undefined) input = input.subarray(0, f.truncate);
-      const r = sut.run(Buffer.from(input), { checksumComplete });
-      expect(r.retval | 0).toBe(TC_ACT_UNSPEC);
-      if (f.expectedOutput === 'unchanged') {
-        expect(r.data.equals(input)).toBe(true);
-      } else {
-        const before = ipTos(input);
-        const after = ipTos(r.data);
-        expect(after.dscp).toBe(f.expectedOutput.dscp);
-        expect(after.ecn).toBe(before.ecn);
-        expect(withoutDscp(r.data).equals(withoutDscp(input))).toBe(true);
-        if (f.input.family === 4) expect(ipv4HeaderChecksumOk(r.data)).toBe(true);
+      // twice: the second packet of the flow is answered by the cache (when built with it), the same way
+      for (let i = 0; i < 2; i++) {
+        const r = sut.run(Buffer.from(input), { checksumComplete });
+        expect(r.retval | 0).toBe(TC_ACT_UNSPEC);
+        if (f.expectedOutput === 'unchanged') {
+          expect(r.data.equals(input)).toBe(true);
+        } else {
+          const before = ipTos(input);
+          const after = ipTos(r.data);
+          expect(after.dscp).toBe(f.expectedOutput.dscp);
+          expect(after.ecn).toBe(before.ecn);
+          expect(withoutDscp(r.data).equals(withoutDscp(input))).toBe(true);
+          if (f.input.family === 4) expect(ipv4HeaderChecksumOk(r.data)).toBe(true);
+        }
       }
-      expectCounts(sut.counts(), f.expectedStats);
+      const want: Partial<Record<PsAltpathStatName, number>> = {};
+      for (const [k, v] of Object.entries(f.expectedStats) as Array<[PsAltpathStatName, number]>) want[k] = 2 * v;
+      // one decision per flow with the cache (the first packet), none cached without it
+      if (cache && DECIDED.some((k) => f.expectedStats[k])) want.CACHE_MISS = 1;
+      expectCounts(sut.counts(), want);
     });
   });
 
-  it('agrees with the TypeScript reference on 6,000 random flows (IPv4/IPv6, TCP/UDP, DSCP/ECN, configurations, exclusions), each flow marked the same on every packet', () => {
+  it('a configuration or exclusion change reaches flows whose decision is cached', () => {
+    const sut = cached;
+    const flow = buildIp({ family: 4, saddr: LOCAL4, daddr: CLIENT4, proto: 6, sport: 443, dport: 50123 });
+    const dscpOf = (): number => ipTos(sut.run(Buffer.from(flow)).data).dscp;
+    sut.configure(ALL_12);
+    expect([dscpOf(), dscpOf()]).toEqual([12, 12]);
+    sut.tables.writeConfig({ ...ALL_12, rules: [{ dscp: 24, basisPoints: 10_000 }] });
+    expect([dscpOf(), dscpOf()]).toEqual([24, 24]);
+    sut.tables.setExclusions([`${CLIENT4}/32`]);
+    expect([dscpOf(), dscpOf()]).toEqual([0, 0]);
+    sut.tables.setExclusions([]);
+    expect(dscpOf()).toBe(24);
+    sut.tables.writeConfig({ ...ALL_12, rules: [{ dscp: 24, basisPoints: 0 }] });
+    expect(dscpOf()).toBe(0);
+    const c = sut.counts();
+    expect(Number(c.CACHE_MISS)).toBe(5); // one per configuration the flow met
+  });
+
+  it.each([
+    ['with the flow cache', true],
+    ['built without the flow cache', false],
+  ] as const)('%s: agrees with the TypeScript reference on 6,000 random flows (IPv4/IPv6, TCP/UDP, DSCP/ECN, configurations, exclusions), each flow marked the same on every packet', (_n, cache) => {
+    const sut = cache ? cached : uncached;
     const FLOWS = 6000;
     const seed = (Date.now() ^ 0xa17a17) >>> 0;
     const { rnd, int, u32 } = xorshift32(seed);
@@ -150,6 +188,11 @@ describe.runIf(canLoadBpf)('altpath_dscp through BPF_PROG_TEST_RUN', () => {
     const got = sut.counts();
     for (const k of ['MARKED', 'EXCLUDED', 'UNSELECTED', 'PREMARKED'] as const) expect(Number(got[k]), `${k}, seed ${seed}`).toBe(expected[k] ?? 0);
     expect(Number(got.SKIPPED)).toBe(0);
+    // with the cache, each flow is decided once per configuration; without it, every packet
+    const decided = Object.values(expected).reduce((a, b) => a + (b ?? 0), 0) - (expected.PREMARKED ?? 0);
+    if (cache) expect(Number(got.CACHE_MISS)).toBeLessThanOrEqual(decided / 2 + 50);
+    else expect(Number(got.CACHE_MISS)).toBe(0);
+    process.stderr.write(`altpath_dscp differential (${cache ? 'cached' : 'uncached'}, seed ${seed}): ${FLOWS} flows, outcomes ${JSON.stringify(outcomes)}, 0 mismatches, cache misses ${got.CACHE_MISS}\n`);
     // every outcome was exercised
     for (const k of ['MARKED', 'EXCLUDED', 'UNSELECTED', 'PREMARKED']) expect(outcomes[k] ?? 0, `${k} cases (seed ${seed})`).toBeGreaterThan(100);
   });

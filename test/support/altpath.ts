@@ -1,10 +1,11 @@
 /**
  * altpath_dscp loaded for BPF_PROG_TEST_RUN (no interface, maps not pinned),
- * with its typed tables (src/maps/altpath-dataplane.ts AltpathTables).
+ * with its typed tables (src/maps/altpath-dataplane.ts AltpathTables), with
+ * or without its flow cache.
  */
 import { BpfObject, testRun, type TestRunResult } from '../../src/loader/index.js';
 import type { Altpath } from '../../src/maps/altpath.js';
-import { AltpathTables, type AltpathCounts } from '../../src/maps/altpath-dataplane.js';
+import { ALTPATH_NO_CACHE, AltpathTables, type AltpathCounts } from '../../src/maps/altpath-dataplane.js';
 import { ProgName } from '../../src/maps/names.generated.js';
 import { objectPath } from '../../src/maps/objects.js';
 
@@ -12,8 +13,10 @@ export class AltpathUnderTest {
   readonly obj: BpfObject;
   readonly tables: AltpathTables;
 
-  constructor() {
+  /** flowCache false loads the build without the per-CPU flow cache. */
+  constructor(o: { flowCache?: boolean } = {}) {
     this.obj = BpfObject.open(objectPath('altpathDscp'));
+    this.obj.setGlobal(ALTPATH_NO_CACHE, o.flowCache === false ? 1 : 0);
     this.obj.load();
     this.tables = new AltpathTables((n) => this.obj.map(n));
   }

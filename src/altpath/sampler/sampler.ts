@@ -215,7 +215,8 @@ export class AltpathSampler {
       this.maps.setExclusions(next.exclude);
       applied.push('exclude');
     }
-    const old = this.altpath();
+    const cfgNow = this.altpath();
+    const old: Altpath = { seed: cfgNow.seed, onlyUnmarked: cfgNow.onlyUnmarked, rules: cfgNow.rules };
     const want: Altpath = { seed: next.seed ?? old.seed, onlyUnmarked: next.onlyUnmarked, rules: next.rules };
     if (!same(old, want)) {
       this.maps.writeConfig(want);
