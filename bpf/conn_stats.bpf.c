@@ -1,5 +1,6 @@
 /* conn_stats.bpf.c: tracepoint sock/inet_sock_set_state (DESIGN §2.4, Edge
- * Fabric §6.2.3). Samples TCP connections of one network namespace: the
+ * Fabric §6.2.3), attached as a BTF tracepoint (tp_btf: typed arguments, and
+ * no tracefs needed). Samples TCP connections of one network namespace: the
  * choice is made when a connection reaches ESTABLISHED (1 in N, M in N for a
  * flow AltPath marks), which also starts its clock in ps_conn_start; when a
  * sampled connection reaches TCP_CLOSE its tcp_sock statistics (CO-RE reads)
@@ -11,6 +12,7 @@
 #define PS_MAPS_ALTPATH
 #define PS_MAPS_CONN
 #include "helpers/common.h"
+#include <bpf/bpf_tracing.h>
 #include "pathsteer_maps.h"
 #include "helpers/altpath.h"
 
@@ -31,29 +33,31 @@ struct ps_sock_flow {
 	__u16 family; /* PS_AF_INET (also for IPv4-mapped IPv6 sockets) or PS_AF_INET6 */
 };
 
-static __always_inline void ps_sock_flow(const struct trace_event_raw_inet_sock_set_state *ctx, struct ps_sock_flow *f)
+static __always_inline void ps_sock_flow(const struct sock *sk, struct ps_sock_flow *f)
 {
-	__u32 s6[4], d6[4];
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
-	/* copied out (clang moves the ctx pointer to reach the arrays, and the
-	 * verifier refuses loads through a moved ctx pointer) */
-	bpf_probe_read_kernel(s6, sizeof(s6), ctx->saddr_v6);
-	bpf_probe_read_kernel(d6, sizeof(d6), ctx->daddr_v6);
-	f->ports = ((__u32)ctx->sport << 16) | ctx->dport;
-	if (ctx->family == PS_AF_INET6 &&
-	    !(d6[0] == 0 && d6[1] == 0 && d6[2] == bpf_htonl(0x0000ffff))) {
-		f->family = PS_AF_INET6;
-		for (int i = 0; i < 4; i++) {
-			f->saddr[i] = s6[i];
-			f->daddr[i] = d6[i];
+	/* inet_sport, not skc_num: by the time the state becomes TCP_CLOSE the
+	 * port is released and skc_num (inet_num) is 0 */
+	f->ports = ((__u32)bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport)) << 16) |
+		   bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == PS_AF_INET6) {
+		BPF_CORE_READ_INTO(&f->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
+		BPF_CORE_READ_INTO(&f->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+		if (!(f->daddr[0] == 0 && f->daddr[1] == 0 && f->daddr[2] == bpf_htonl(0x0000ffff))) {
+			f->family = PS_AF_INET6;
+			return;
 		}
-		return;
+		/* an IPv6 socket talking to an IPv4-mapped peer: its packets leave as IPv4 */
+		f->saddr[0] = f->saddr[3];
+		f->daddr[0] = f->daddr[3];
+		f->saddr[1] = f->saddr[2] = f->saddr[3] = 0;
+		f->daddr[1] = f->daddr[2] = f->daddr[3] = 0;
+	} else {
+		f->saddr[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		f->daddr[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	}
-	/* AF_INET, or an IPv6 socket talking to an IPv4-mapped peer: its packets
-	 * leave as IPv4 (the tracepoint fills the v6 fields with mapped addresses) */
 	f->family = PS_AF_INET;
-	f->saddr[0] = s6[3];
-	f->daddr[0] = d6[3];
 }
 
 /*
@@ -61,7 +65,7 @@ static __always_inline void ps_sock_flow(const struct trace_event_raw_inet_sock_
  * altpath_dscp marks the flow (*marked), otherwise whatever the socket itself
  * set (IP_TOS / IPV6_TCLASS; 0 for nearly every socket).
  */
-static __always_inline __u8 ps_sock_dscp(struct sock *sk, const struct ps_sock_flow *f, bool *marked)
+static __always_inline __u8 ps_sock_dscp(const struct sock *sk, const struct ps_sock_flow *f, bool *marked)
 {
 	struct inet_sock *inet = (struct inet_sock *)sk;
 	struct ps_altpath *cfg;
@@ -90,9 +94,8 @@ static __always_inline __u8 ps_sock_dscp(struct sock *sk, const struct ps_sock_f
 }
 
 /* ESTABLISHED: count the connection and maybe choose it for a sample. */
-static __always_inline void ps_conn_open(const struct trace_event_raw_inet_sock_set_state *ctx)
+static __always_inline void ps_conn_open(const struct sock *sk)
 {
-	struct sock *sk = (struct sock *)ctx->skaddr;
 	struct ps_conn_config *cfg;
 	struct ps_sock_flow f = {};
 	__u32 zero = 0, weight;
@@ -105,7 +108,7 @@ static __always_inline void ps_conn_open(const struct trace_event_raw_inet_sock_
 	if (cfg->netns_ino && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != cfg->netns_ino)
 		return;
 	ps_ap_count(PS_AP_STAT_CONN_OPENED);
-	ps_sock_flow(ctx, &f);
+	ps_sock_flow(sk, &f);
 	ps_sock_dscp(sk, &f, &marked);
 	weight = marked ? cfg->marked_multiplier : 1;
 	if (bpf_get_prandom_u32() % cfg->sample_rate >= weight)
@@ -120,10 +123,9 @@ static __always_inline void ps_conn_open(const struct trace_event_raw_inet_sock_
 }
 
 /* TCP_CLOSE of a sampled connection: its statistics to the ring buffer. */
-static __always_inline void ps_conn_close(const struct trace_event_raw_inet_sock_set_state *ctx)
+static __always_inline void ps_conn_close(const struct sock *sk)
 {
-	struct sock *sk = (struct sock *)ctx->skaddr;
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 	__u64 key = (__u64)(long)sk, *start, t0, now;
 	struct ps_sock_flow f = {};
 	struct ps_conn_event *e;
@@ -142,14 +144,14 @@ static __always_inline void ps_conn_close(const struct trace_event_raw_inet_sock
 		return;
 	}
 	now = bpf_ktime_get_ns();
-	ps_sock_flow(ctx, &f);
+	ps_sock_flow(sk, &f);
 	e->ts_ns = now;
 	e->duration_us = (now - t0) / 1000;
 	e->family = f.family;
 	__builtin_memcpy(e->saddr, f.saddr, 16);
 	__builtin_memcpy(e->daddr, f.daddr, 16);
-	e->sport = ctx->sport;
-	e->dport = ctx->dport;
+	e->sport = f.ports >> 16;
+	e->dport = f.ports & 0xffff;
 	e->dscp = ps_sock_dscp(sk, &f, &marked);
 	e->pad = 0;
 	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
@@ -164,14 +166,14 @@ static __always_inline void ps_conn_close(const struct trace_event_raw_inet_sock
 	ps_ap_count(PS_AP_STAT_CONN_EMITTED);
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int conn_stats(struct trace_event_raw_inet_sock_set_state *ctx)
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(conn_stats, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (ctx->protocol != IPPROTO_TCP)
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	if (ctx->newstate == TCP_ESTABLISHED)
-		ps_conn_open(ctx);
-	else if (ctx->newstate == TCP_CLOSE)
-		ps_conn_close(ctx);
+	if (newstate == TCP_ESTABLISHED)
+		ps_conn_open(sk);
+	else if (newstate == TCP_CLOSE)
+		ps_conn_close(sk);
 	return 0;
 }

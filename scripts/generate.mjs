@@ -26,7 +26,8 @@ function mapGroups(text) {
 
 function objectInfo(src, groups) {
   const text = readFileSync(src, 'utf8');
-  const programs = [...text.matchAll(/SEC\("[^"]+"\)\s*\n\s*int\s+(\w+)\s*\(/g)].map((m) => m[1]);
+  // `int name(` or libbpf's `int BPF_PROG(name, ...)` after a SEC()
+  const programs = [...text.matchAll(/SEC\("[^"]+"\)\s*\n\s*int\s+(?:BPF_PROG\(\s*)?(\w+)\s*[(,]/g)].map((m) => m[1]);
   const maps = [];
   for (const [, g] of text.matchAll(/#define\s+(PS_MAPS_\w+)/g)) maps.push(...(groups.get(g) ?? []));
   maps.push(...[...text.matchAll(/\}\s*(\w+)\s+SEC\("\.maps"\)/g)].map((m) => m[1]));

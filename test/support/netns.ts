@@ -33,11 +33,18 @@ export async function cliOkIn(ns: string, args: readonly string[]): Promise<stri
 }
 
 /**
- * Start a net-helper.mjs mode in ns (added to `children`); resolves once it
- * printed 'ready', with the lines it prints after that.
+ * Start a net-helper.mjs mode (or another helper `script`'s) in ns (added to
+ * `children`); resolves once it printed 'ready', with the lines it prints
+ * (before and after that, except 'ready').
  */
-export function startHelper(ns: string, mode: string, args: unknown, children: ChildProcess[]): Promise<{ child: ChildProcess; lines: string[] }> {
-  const argv = nsenterArgv(ns, ['node', HELPER, mode, JSON.stringify(args)]);
+export function startHelper(
+  ns: string,
+  mode: string,
+  args: unknown,
+  children: ChildProcess[],
+  script: string = HELPER,
+): Promise<{ child: ChildProcess; lines: string[] }> {
+  const argv = nsenterArgv(ns, ['node', script, mode, JSON.stringify(args)]);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const lines: string[] = [];
