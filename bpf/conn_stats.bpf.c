@@ -107,8 +107,12 @@ static __always_inline void ps_conn_open(const struct sock *sk)
 		return;
 	if (cfg->netns_ino && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != cfg->netns_ino)
 		return;
-	ps_ap_count(PS_AP_STAT_CONN_OPENED);
 	ps_sock_flow(sk, &f);
+	/* loopback connections never leave the host: no route to measure */
+	if (f.family == PS_AF_INET ? (bpf_ntohl(f.daddr[0]) >> 24) == 127
+				   : (f.daddr[0] == 0 && f.daddr[1] == 0 && f.daddr[2] == 0 && f.daddr[3] == bpf_htonl(1)))
+		return;
+	ps_ap_count(PS_AP_STAT_CONN_OPENED);
 	ps_sock_dscp(sk, &f, &marked);
 	weight = marked ? cfg->marked_multiplier : 1;
 	if (bpf_get_prandom_u32() % cfg->sample_rate >= weight)

@@ -137,7 +137,7 @@ enum ps_altpath_stat {
 	PS_AP_STAT_UNSELECTED = 2,    /* TCP/UDP flow outside every rule's share: untouched */
 	PS_AP_STAT_PREMARKED = 3,     /* DSCP already set by the sender (only_unmarked): untouched */
 	PS_AP_STAT_SKIPPED = 4,       /* IP but no flow to hash (fragment, other protocol, IPv6 extension header, truncated): untouched */
-	PS_AP_STAT_CONN_OPENED = 5,   /* conn_stats: TCP connection of the watched namespace reached ESTABLISHED */
+	PS_AP_STAT_CONN_OPENED = 5,   /* conn_stats: TCP connection of the watched namespace (not loopback) reached ESTABLISHED */
 	PS_AP_STAT_CONN_SAMPLED = 6,  /* ...and was chosen for a sample (1/N, M/N when AltPath-marked) */
 	PS_AP_STAT_CONN_EMITTED = 7,  /* sampled connection closed: event written to ps_conn_events */
 	PS_AP_STAT_CONN_RB_FULL = 8,  /* sampled connection closed but ps_conn_events was full: event lost */

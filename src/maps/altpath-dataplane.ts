@@ -61,8 +61,12 @@ export const PS_ALTPATH_TC_PRIORITY = 0x100;
 /** clsact handle of altpath_dscp (any free one would do; fixed so a record names it). */
 export const PS_ALTPATH_TC_HANDLE = 0xa17;
 
-/** The maps altpath_dscp pins (conn_stats reuses them). */
-export const ALTPATH_MAPS: readonly string[] = BpfObjects.altpathDscp.maps;
+/**
+ * The maps altpath_dscp pins (conn_stats reuses them). Its per-CPU flow cache
+ * (ps_altpath_cache) is not among them: it belongs to one loaded program,
+ * and a program swapped in starts with an empty one.
+ */
+export const ALTPATH_MAPS: readonly string[] = BpfObjects.altpathDscp.maps.filter((m) => m !== MapName.altpathCache);
 /** Pinned maps whose contents may be dropped when their definition changed (counters). */
 const DISPOSABLE_MAPS: readonly string[] = [MapName.altpathStats];
 
@@ -463,6 +467,8 @@ export function attachAltpath(o: AltpathAttachOptions): AltpathAttachResult {
 export interface AltpathDetachOptions extends Roots {
   /** Keep the pinned maps (seed, rules, exclusions) for a later attach. @default false */
   keepMaps?: boolean;
+  /** Where attach put pins and record (a sampler remembers it: its namespace may lose its name meanwhile). @default this namespace's */
+  location?: AltpathLocation;
 }
 
 export interface AltpathDetachResult {
@@ -480,7 +486,7 @@ export interface AltpathDetachResult {
  * record. UsageError when nothing is attached.
  */
 export function detachAltpath(o: AltpathDetachOptions = {}): AltpathDetachResult {
-  const loc = locateAltpath(o);
+  const loc = o.location ?? locateAltpath(o);
   const rec = readAltpathRecord(loc);
   if (!rec) throw new UsageError(`AltPath is not attached in this network namespace (no ${loc.stateFile})`);
   const res: AltpathDetachResult = { ifname: rec.ifname, filter: 'interface-gone', hookDestroyed: false, unpinned: [] };

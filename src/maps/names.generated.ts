@@ -168,7 +168,7 @@ export const PsAltpathStat = {
   PREMARKED: 3,
   /** IP but no flow to hash (fragment, other protocol, IPv6 extension header, truncated): untouched */
   SKIPPED: 4,
-  /** conn_stats: TCP connection of the watched namespace reached ESTABLISHED */
+  /** conn_stats: TCP connection of the watched namespace (not loopback) reached ESTABLISHED */
   CONN_OPENED: 5,
   /** ...and was chosen for a sample (1/N, M/N when AltPath-marked) */
   CONN_SAMPLED: 6,

@@ -283,7 +283,7 @@ export class AltpathSampler {
       const status = this.status();
       this.maps.close();
       if (this.cfg.keepPins) return { status };
-      return { status, detached: detachAltpath(this.o) };
+      return { status, detached: detachAltpath({ ...this.o, location: this.maps.location }) };
     })();
     return this.stopping;
   }
