@@ -174,7 +174,7 @@ _Static_assert(sizeof(struct ps_altpath) == 44, "ps_altpath size");
 struct ps_altpath_slot {
 	__be32 saddr[4]; /* as in the header; IPv4 in saddr[0], the rest 0 */
 	__be32 daddr[4];
-	__u32 ports;     /* sport << 16 | dport, host order */
+	__be32 ports;    /* the L4 header's first 4 bytes (sport, dport) as in the packet */
 	__u32 gen;       /* ps_altpath.gen of the decision; 0 = empty slot */
 	__u8 family;     /* 4 or 6 */
 	__u8 proto;      /* IPPROTO_TCP or IPPROTO_UDP */

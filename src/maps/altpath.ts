@@ -93,7 +93,7 @@ export interface AltpathSlot {
   /** 16 bytes each, network order (IPv4: the first 4). */
   saddr: Buffer;
   daddr: Buffer;
-  /** sport << 16 | dport. */
+  /** The L4 header's first 4 bytes (sport, dport) as in the packet, read as a host-order u32. */
   ports: number;
   /** ps_altpath.gen the decision was taken under; 0 = empty. */
   gen: number;

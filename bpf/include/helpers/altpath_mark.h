@@ -9,8 +9,6 @@
 #ifndef PS_HELPERS_ALTPATH_MARK_H
 #define PS_HELPERS_ALTPATH_MARK_H
 
-#define PS_IP_CSUM_OFF (sizeof(struct ethhdr) + __builtin_offsetof(struct iphdr, check))
-
 /* Set by the loader before load: 1 = no flow cache (every packet is decided
  * afresh; the benchmark's uncached figure, and the tests of both builds). */
 const volatile __u32 ps_altpath_no_cache = 0;
@@ -29,7 +27,7 @@ static __always_inline __u32 ps_altpath_slot_of(__u32 fold)
  * landing during a miss leaves the slot stale, not wrong and current).
  */
 static __always_inline __u8 ps_altpath_decide(const struct ps_altpath *cfg, __u8 family, const __be32 *s, const __be32 *d,
-					      __u32 ports, __u8 proto)
+					      __be32 raw_ports, __u8 proto)
 {
 	__u32 gen = *(volatile const __u32 *)&cfg->gen;
 	struct ps_altpath_slot *slot = NULL;
@@ -37,13 +35,13 @@ static __always_inline __u8 ps_altpath_decide(const struct ps_altpath *cfg, __u8
 	__u32 h;
 
 	if (!ps_altpath_no_cache && gen) {
-		__u32 fold = s[0] ^ d[0] ^ ports, idx;
+		__u32 fold = s[0] ^ d[0] ^ raw_ports, idx;
 
 		if (family == 6)
 			fold ^= s[1] ^ s[2] ^ s[3] ^ d[1] ^ d[2] ^ d[3];
 		idx = ps_altpath_slot_of(fold);
 		slot = bpf_map_lookup_elem(&ps_altpath_cache, &idx);
-		if (slot && slot->gen == gen && slot->ports == ports && slot->saddr[0] == s[0] && slot->daddr[0] == d[0] &&
+		if (slot && slot->gen == gen && slot->ports == raw_ports && slot->saddr[0] == s[0] && slot->daddr[0] == d[0] &&
 		    slot->family == family && slot->proto == proto &&
 		    (family == 4 || (slot->saddr[1] == s[1] && slot->saddr[2] == s[2] && slot->saddr[3] == s[3] &&
 				     slot->daddr[1] == d[1] && slot->daddr[2] == d[2] && slot->daddr[3] == d[3]))) {
@@ -54,9 +52,9 @@ static __always_inline __u8 ps_altpath_decide(const struct ps_altpath *cfg, __u8
 	}
 
 	if (family == 4)
-		h = ps_altpath_hash4(s[0], d[0], ports, proto, cfg->seed);
+		h = ps_altpath_hash4(s[0], d[0], bpf_ntohl(raw_ports), proto, cfg->seed);
 	else
-		h = ps_altpath_hash6(s, d, ports, proto, cfg->seed);
+		h = ps_altpath_hash6(s, d, bpf_ntohl(raw_ports), proto, cfg->seed);
 	dscp = ps_altpath_pick(cfg, h);
 	outcome = PS_AP_STAT_UNSELECTED;
 	if (dscp) {
@@ -78,7 +76,7 @@ static __always_inline __u8 ps_altpath_decide(const struct ps_altpath *cfg, __u8
 			slot->daddr[2] = d[2];
 			slot->daddr[3] = d[3];
 		}
-		slot->ports = ports;
+		slot->ports = raw_ports;
 		slot->gen = gen;
 		slot->family = family;
 		slot->proto = proto;
@@ -89,30 +87,24 @@ static __always_inline __u8 ps_altpath_decide(const struct ps_altpath *cfg, __u8
 	return dscp;
 }
 
-/* Source and destination port of the L4 header at l4 / l4off (both TCP and
- * UDP start with them), read directly when linear, else copied out. */
-static __always_inline bool ps_l4_ports(struct __sk_buff *skb, void *l4, void *data_end, __u32 l4off, __u32 *ports)
+/* The first four bytes of the L4 header at l4 / l4off (source and
+ * destination port for both TCP and UDP) as they are in the packet, read
+ * directly when linear, else copied out. bpf_ntohl() of it is the flow's
+ * `sport << 16 | dport` word; the cache compares it raw. */
+static __always_inline bool ps_l4_ports(struct __sk_buff *skb, void *l4, void *data_end, __u32 l4off, __be32 *raw)
 {
-	__be16 p[2];
-
 	if (l4 + 4 <= data_end) {
-		__be16 *q = l4;
-
-		*ports = ps_ports_word(q[0], q[1]);
+		*raw = *(__be32 *)l4;
 		return true;
 	}
-	if (bpf_skb_load_bytes(skb, l4off, p, sizeof(p)))
-		return false;
-	*ports = ps_ports_word(p[0], p[1]);
-	return true;
+	return bpf_skb_load_bytes(skb, l4off, raw, sizeof(*raw)) == 0;
 }
 
 static __always_inline void ps_mark4(struct __sk_buff *skb, const struct ps_altpath *cfg, struct iphdr *ip, void *data_end)
 {
 	__u8 tos = ip->tos, cur = tos >> 2, dscp, ntos;
-	__be32 s[1], d[1];
+	__be32 s[1], d[1], ports;
 	__be16 old, new;
-	__u32 ports;
 
 	if (cur && cfg->only_unmarked) {
 		ps_ap_count(PS_AP_STAT_PREMARKED);
@@ -143,8 +135,8 @@ static __always_inline void ps_mark4(struct __sk_buff *skb, const struct ps_altp
 
 static __always_inline void ps_mark6(struct __sk_buff *skb, const struct ps_altpath *cfg, struct ipv6hdr *ip6, void *data_end)
 {
-	__be32 *w = (__be32 *)ip6, old = *w, new;
-	__u32 first = bpf_ntohl(old), ports;
+	__be32 *w = (__be32 *)ip6, old = *w, new, ports;
+	__u32 first = bpf_ntohl(old);
 	__u8 cur = (first >> 22) & 0x3f, dscp; /* traffic class is bits 20..27, DSCP its upper six */
 	__u8 nexthdr = ip6->nexthdr;
 
