@@ -30,7 +30,7 @@ import type { Altpath } from '../src/maps/altpath.js';
 import { ALTPATH_NO_CACHE, AltpathTables } from '../src/maps/altpath-dataplane.js';
 import { BpfObjects, ProgName } from '../src/maps/names.generated.js';
 import { objectPath } from '../src/maps/objects.js';
-import { ipv4Bytes } from '../src/maps/scalar.js';
+import { ethIpv4Frame } from './dataplane.js';
 
 export interface AltpathDscpBenchOptions {
   /** Test-run repetitions per measurement. @default 1_000_000 */
@@ -82,20 +82,8 @@ function exclusions(): string[] {
 
 /** Ethernet + IPv4 + TCP (20-byte header, 64 bytes of payload), DSCP 0; network order. */
 export function tcp4Packet(saddr: string, daddr: string, sport: number, dport: number): Buffer {
-  const p = Buffer.alloc(14 + 20 + 20 + 64, 0x5a);
-  p.fill(0, 0, 14 + 20 + 20);
-  p.writeUInt16BE(0x0800, 12);
-  p[14] = 0x45;
-  p.writeUInt16BE(20 + 20 + 64, 16);
-  p.writeUInt16BE(0x4000, 20);
-  p[22] = 64;
-  p[23] = 6;
-  ipv4Bytes(saddr, p, 26);
-  ipv4Bytes(daddr, p, 30);
-  let s = 0;
-  for (let i = 14; i < 34; i += 2) s += p.readUInt16BE(i);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  p.writeUInt16BE(~s & 0xffff, 24);
+  const p = ethIpv4Frame(saddr, daddr, 6, 20 + 64);
+  p.fill(0x5a, 14 + 20 + 20);
   p.writeUInt16BE(sport, 34);
   p.writeUInt16BE(dport, 36);
   p[46] = 5 << 4;

@@ -19,32 +19,18 @@
  *   record: /run/pathsteer/[ns/NAME/]altpath/sampler.json
  */
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PathsteerError, UsageError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { formatAddr, parsePrefix, type IpPrefix } from '../common/net.js';
-import {
-  BpfMap,
-  BpfObject,
-  ifIndex,
-  mapInfo,
-  netnsScope,
-  pinDifferences,
-  PinMismatchError,
-  tcAttach,
-  tcDetach,
-  tcHookCreate,
-  tcHookDestroy,
-  tcQuery,
-  Teardown,
-  type TcFilter,
-} from '../loader/index.js';
+import { BpfObject, ifIndex, netnsScope, tcAttach, tcDetach, tcHookCreate, tcHookDestroy, Teardown, type BpfMap, type TcFilter } from '../loader/index.js';
 import { AltpathCodec, LpmKeyCodec, PS_ALTPATH_MAX_RULES, type Altpath, type LpmPrefix } from './altpath.js';
 import { locate, PIN_ROOT, readRecord, STATE_ROOT, type Roots } from './dataplane.js';
 import { BpfObjects, MapName, PS_AP_STAT_MAX, ProgName, PsAltpathStat, type PsAltpathStatName } from './names.generated.js';
 import { objectPath } from './objects.js';
+import { dropChangedPins, openCheckedPins, removeEmptyDirs, removeFilterIfOurs, removePins, writeJsonAtomic } from './pinned.js';
 import { U32Codec, U8Codec } from './scalar.js';
 import { readCounters, resetCounters } from './stats.js';
 import { TypedMap } from './typed-map.js';
@@ -131,23 +117,7 @@ export function readAltpathRecord(loc: AltpathLocation): AltpathRecord | undefin
 }
 
 function writeAltpathRecord(loc: AltpathLocation, rec: AltpathRecord): void {
-  mkdirSync(dirname(loc.stateFile), { recursive: true, mode: 0o755 });
-  const tmp = `${loc.stateFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o644 });
-  renameSync(tmp, loc.stateFile);
-}
-
-/** Remove dir and then its parents up to (not including) root, while they are empty. */
-function removeEmptyDirs(dir: string, root: string): void {
-  let d = dir;
-  while (d.startsWith(`${root}/`)) {
-    try {
-      rmdirSync(d);
-    } catch {
-      return;
-    }
-    d = dirname(d);
-  }
+  writeJsonAtomic(loc.stateFile, rec);
 }
 
 function alive(pid: number): boolean {
@@ -301,19 +271,9 @@ export class AltpathMaps extends AltpathTables {
       throw new UsageError(`AltPath is not attached in this network namespace (missing ${missing.map((n) => join(loc.pinDir, n)).join(', ')})`);
     }
     const obj = BpfObject.open(objectPath('altpathDscp'));
-    const maps: BpfMap[] = [];
     try {
-      const differences: string[] = [];
-      for (const name of ALTPATH_MAPS) {
-        const m = BpfMap.fromPin(join(loc.pinDir, name));
-        maps.push(m);
-        differences.push(...pinDifferences(obj.mapDef(name), mapInfo(m.fd)));
-      }
-      if (differences.length > 0) throw new PinMismatchError(loc.pinDir, differences);
-      return new AltpathMaps(loc, maps);
-    } catch (e) {
-      for (const m of maps) m.close();
-      throw e;
+      const maps = openCheckedPins(obj, loc.pinDir, ALTPATH_MAPS);
+      return new AltpathMaps(loc, ALTPATH_MAPS.map((n) => maps.get(n)!));
     } finally {
       obj.close();
     }
@@ -348,34 +308,6 @@ export interface AltpathAttachResult {
   config: Altpath;
 }
 
-function dropStalePins(obj: BpfObject, pinDir: string): void {
-  for (const name of DISPOSABLE_MAPS) {
-    const path = join(pinDir, name);
-    if (!existsSync(path)) continue;
-    const m = BpfMap.fromPin(path);
-    let diff: string[];
-    try {
-      diff = pinDifferences(obj.mapDef(name), mapInfo(m.fd));
-    } finally {
-      m.close();
-    }
-    if (diff.length === 0) continue;
-    log.info({ pin: path, differences: diff }, 'pinned counters from another pathsteer version replaced');
-    rmSync(path);
-  }
-}
-
-/** Remove a filter we recorded if it still runs our program. */
-function removeOurFilter(f: TcFilter): 'removed' | 'gone' | 'replaced-by-other' {
-  const progId = tcQuery(f.ifindex, f.point, f.handle, f.priority);
-  if (progId === undefined) return 'gone';
-  if (progId !== f.progId) {
-    log.warn({ ifindex: f.ifindex, expected: f.progId, found: progId }, 'the AltPath filter slot now runs another program; left alone');
-    return 'replaced-by-other';
-  }
-  return tcDetach(f) ? 'removed' : 'gone';
-}
-
 /**
  * Load altpath_dscp with its maps pinned in this namespace's AltPath pin
  * directory (adopting compatible pins), write the configuration, and attach
@@ -396,7 +328,7 @@ export function attachAltpath(o: AltpathAttachOptions): AltpathAttachResult {
       throw new UsageError(`an AltPath sampler (pid ${prev.ownerPid}) already runs on ${prev.ifname} in this network namespace; stop it first`);
     }
     log.info({ ifname: prev.ifname, pid: prev.ownerPid }, 'taking over from an AltPath sampler that is gone: removing its filter');
-    if (ifIndex(prev.ifname) === prev.ifindex) removeOurFilter(prev.filter);
+    if (ifIndex(prev.ifname) === prev.ifindex) removeFilterIfOurs(prev.filter, log);
     prev = { ...prev, hookCreated: false };
   }
   const live = prev && prev.ifname === o.ifname && prev.ifindex === ifindex ? prev : undefined;
@@ -406,7 +338,7 @@ export function attachAltpath(o: AltpathAttachOptions): AltpathAttachResult {
   try {
     obj.setGlobal(ALTPATH_NO_CACHE, o.flowCache === false ? 1 : 0);
     const dirExisted = existsSync(loc.pinDir);
-    if (dirExisted) dropStalePins(obj, loc.pinDir);
+    if (dirExisted) dropChangedPins(obj, loc.pinDir, DISPOSABLE_MAPS, log);
     const plans = obj.pinMaps(loc.pinDir, ALTPATH_MAPS);
     if (!dirExisted) undo.push(`rmdir ${loc.pinDir}`, () => removeEmptyDirs(loc.pinDir, o.pinRoot ?? PIN_ROOT));
     obj.load();
@@ -492,7 +424,7 @@ export function detachAltpath(o: AltpathDetachOptions = {}): AltpathDetachResult
   const res: AltpathDetachResult = { ifname: rec.ifname, filter: 'interface-gone', hookDestroyed: false, unpinned: [] };
   const ifindex = ifIndex(rec.ifname);
   if (ifindex && ifindex === rec.ifindex) {
-    res.filter = removeOurFilter(rec.filter);
+    res.filter = removeFilterIfOurs(rec.filter, log);
     let shared = false;
     try {
       shared = readRecord(locate(rec.ifname, o))?.ifindex === ifindex;
@@ -504,16 +436,7 @@ export function detachAltpath(o: AltpathDetachOptions = {}): AltpathDetachResult
       res.hookDestroyed = true;
     }
   }
-  if (!o.keepMaps) {
-    for (const name of rec.pinsOwned) {
-      const p = join(rec.pinDir, name);
-      if (existsSync(p)) {
-        rmSync(p);
-        res.unpinned.push(name);
-      }
-    }
-    removeEmptyDirs(rec.pinDir, o.pinRoot ?? PIN_ROOT);
-  }
+  if (!o.keepMaps) res.unpinned = removePins(rec.pinDir, rec.pinsOwned, o.pinRoot ?? PIN_ROOT);
   rmSync(loc.stateFile, { force: true });
   removeEmptyDirs(dirname(loc.stateFile), o.stateRoot ?? STATE_ROOT);
   log.debug(res, 'altpath_dscp detached');

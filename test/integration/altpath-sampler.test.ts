@@ -19,10 +19,10 @@ import { altpathDecide } from '../../src/altpath/flow-hash.js';
 import { ConnSampleSchema, type ConnSample } from '../../src/altpath/sample.js';
 import { run } from '../../src/common/exec.js';
 import { PrefixSet } from '../../src/common/net.js';
-import { addNetns, addVeth, cleanupPrefix, nsName, runPrefix } from '../../src/testbed/netns.js';
-import { nsenter, removePathsteerState, runCliIn, startHelper, stopChild } from '../support/netns.js';
+import { cleanupPrefix, nsName, runPrefix } from '../../src/testbed/netns.js';
+import { addServerClientPair, nsenter, removePathsteerState, runCliIn, startHelper, stopChild } from '../support/netns.js';
 import { canLoadBpf, canUseNetns } from '../support/privileged.js';
-import { startSampler, stopSampler, waitLine } from '../support/sampler.js';
+import { dropCounters, startSampler, stopSampler, waitLine } from '../support/sampler.js';
 
 const CONN_HELPER = new URL('../support/conn-helper.mjs', import.meta.url).pathname;
 const S4 = '198.18.62.1';
@@ -39,11 +39,7 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer altpath sampler (CLI, names
 
   beforeAll(async () => {
     await cleanupPrefix(prefix);
-    await addNetns(ns.s);
-    await addNetns(ns.c);
-    await addVeth({ ns: ns.s, ifname: 's0' }, { ns: ns.c, ifname: 'c0' });
-    await run(['ip', '-n', ns.s, 'addr', 'add', `${S4}/24`, 'dev', 's0']);
-    await run(['ip', '-n', ns.c, 'addr', 'add', `${C4}/24`, 'dev', 'c0']);
+    await addServerClientPair(ns, { s: [`${S4}/24`], c: [`${C4}/24`] });
     await startHelper(ns.s, 'tcp-server', { addrs: [S4], port: PORT, reply: 5000 }, children, CONN_HELPER);
   });
 
@@ -87,7 +83,7 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer altpath sampler (CLI, names
       });
     const sampler = await startSampler(
       ns.s,
-      ['--iface', 's0', '--rule', '40%:12', '--rule', '10%:24', '--seed', String(SEED), '--sample-rate', '1', '--controller', `http://127.0.0.1:${port}`, '--out', '-', '--host', 'fe-test', '--batch-size', '10', '--flush-interval', '200', '--max-buffer', '50'],
+      ['--iface', 's0', '--rule', '40%:12', '--rule', '10%:24', '--seed', String(SEED), '--sample-rate', '1', '--controller', `http://127.0.0.1:${port}`, '--out', '-', '--host', 'fe-test', '--batch-size', '10', '--flush-interval', '200', '--max-buffer', '50', '--retry-max', '1000'],
       children,
     );
     expect(await filters()).toMatch(/altpath_dscp/);
@@ -99,6 +95,9 @@ describe.runIf(canLoadBpf && canUseNetns)('pathsteer altpath sampler (CLI, names
       const r = await nsenter(ns.c, ['node', CONN_HELPER, 'tcp-client', JSON.stringify({ addr: S4, port: PORT, count, send: 100, parallel: 4 })]);
       expect(r.code, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout) as { conns: Array<{ lport: number }>; errors: string[] };
+      if (out.errors.length) {
+        process.stderr.write(`client errors ${JSON.stringify(out.errors)}; drops s ${JSON.stringify(await dropCounters(ns.s))} c ${JSON.stringify(await dropCounters(ns.c))}\n`);
+      }
       expect(out.errors).toEqual([]);
       return out.conns.map((c) => c.lport);
     };

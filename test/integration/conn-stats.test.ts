@@ -26,10 +26,10 @@ import type { Altpath } from '../../src/maps/altpath.js';
 import { AF_INET, AF_INET6, connEventAddrs, type ConnEvent } from '../../src/maps/conn-event.js';
 import { ConnStats } from '../../src/maps/conn-stats.js';
 import { startDelayHelper } from '../../src/testbed/failures.js';
-import { addNetns, addVeth, cleanupPrefix, nsenterArgv, nsName, runPrefix } from '../../src/testbed/netns.js';
+import { cleanupPrefix, nsenterArgv, nsName, runPrefix } from '../../src/testbed/netns.js';
 import { stopHelper } from '../../src/testbed/processes.js';
 import { AltpathUnderTest } from '../support/altpath.js';
-import { nsenter, startHelper, stopChild } from '../support/netns.js';
+import { addServerClientPair, nsenter, startHelper, stopChild } from '../support/netns.js';
 import { canLoadBpf, canUseNetns } from '../support/privileged.js';
 
 const CONN_HELPER = new URL('../support/conn-helper.mjs', import.meta.url).pathname;
@@ -64,16 +64,7 @@ describe.runIf(canLoadBpf && canUseNetns)('conn_stats samples real TCP connectio
 
   beforeAll(async () => {
     await cleanupPrefix(prefix);
-    await addNetns(ns.s);
-    await addNetns(ns.c);
-    await addVeth({ ns: ns.s, ifname: 's0' }, { ns: ns.c, ifname: 'c0' });
-    for (const [n, dev, a4, a6] of [
-      [ns.s, 's0', S4, S6],
-      [ns.c, 'c0', C4, C6],
-    ] as const) {
-      await run(['ip', '-n', n, 'addr', 'add', `${a4}/24`, 'dev', dev]);
-      await run(['ip', '-n', n, 'addr', 'add', `${a6}/64`, 'dev', dev, 'nodad']);
-    }
+    await addServerClientPair(ns, { s: [`${S4}/24`, `${S6}/64`], c: [`${C4}/24`, `${C6}/64`] });
     // in c: loss on packets from the lossy server port, then the delay for everything from s
     delay = await startDelayHelper(logDir, ns.c, 1, { delayMs: DELAY_MS });
     for (const bin of ['iptables', 'ip6tables'] as const) {

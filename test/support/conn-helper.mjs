@@ -1,23 +1,25 @@
 // TCP and UDP traffic for the AltPath namespace tests, run inside a namespace
-// with `nsenter --net=/run/netns/NS -- node conn-helper.mjs MODE 'JSON'`.
+// with `nsenter --net=/run/netns/NS -- node conn-helper.mjs MODE 'JSON'` (or '@FILE').
 //   tcp-server {addrs: [..], port, reply}   on every address: read a connection to its end, then send
 //                                           `reply` bytes and close; prints 'ready' once listening
 //   tcp-client {addr, port, count, send, parallel}
 //                                           `count` connections (at most `parallel` at once): send `send`
 //                                           bytes, half-close, read the reply to its end; prints one JSON
 //                                           line {conns: [{lport, rx}], errors: [..]}
-//   udp-flows  {src, dst, sports: [..], dports: [..], packets}
+//   udp-flows  {src, dst, sports: [..], dports: [..], packets} or {src, dst, pairs: [[sport, dport], ..], packets}
 //                                           one socket per source port; sends `packets` datagrams to every
 //                                           destination port (a flow per (sport, dport)); prints {sent}
 //   http-sink  {addr, port}                 an AltPath controller stand-in: POST /v1/samples answered
 //                                           {accepted, rejected, errors}; prints {port} then 'ready', then
 //                                           one JSON line per request {lines: [...parsed samples]}
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 
 const [mode, json] = process.argv.slice(2);
-const a = JSON.parse(json ?? '{}');
+// '@FILE': the arguments are in FILE (long flow lists do not fit in argv)
+const a = JSON.parse(json?.startsWith('@') ? readFileSync(json.slice(1), 'utf8') : (json ?? '{}'));
 process.on('SIGTERM', () => process.exit(0));
 
 function tcpServer() {
@@ -80,11 +82,14 @@ async function tcpClient() {
 async function udpFlows() {
   let sent = 0;
   const payload = Buffer.from('pathsteer altpath flow');
-  for (const sport of a.sports) {
+  const bySport = new Map();
+  if (a.pairs) for (const [sp, dp] of a.pairs) bySport.set(sp, [...(bySport.get(sp) ?? []), dp]);
+  else for (const sp of a.sports) bySport.set(sp, a.dports);
+  for (const [sport, dports] of bySport) {
     const s = dgram.createSocket(a.dst.includes(':') ? 'udp6' : 'udp4');
     await new Promise((resolve) => s.bind(sport, a.src, resolve));
     for (let p = 0; p < a.packets; p++) {
-      for (const dport of a.dports) {
+      for (const dport of dports) {
         await new Promise((resolve, reject) => s.send(payload, dport, a.dst, (e) => (e ? reject(e) : resolve())));
         sent++;
       }

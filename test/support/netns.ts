@@ -9,7 +9,7 @@ import { rmdirSync, rmSync } from 'node:fs';
 import { expect } from 'vitest';
 import { run, type RunResult } from '../../src/common/exec.js';
 import { PIN_ROOT, STATE_ROOT } from '../../src/maps/dataplane.js';
-import { nsenterArgv, nsRun } from '../../src/testbed/netns.js';
+import { addNetns, addVeth, nsenterArgv, nsRun } from '../../src/testbed/netns.js';
 import { CLI } from './cli.js';
 
 /** The test traffic helper (UDP/TCP senders and servers, probe agents). */
@@ -93,5 +93,22 @@ export function removePathsteerState(namespaces: readonly string[]): void {
     } catch {
       // not empty, or gone: someone else's
     }
+  }
+}
+
+/**
+ * Two new namespaces joined by a veth pair, `s0` in ns.s and `c0` in ns.c,
+ * each with its addresses (`a.b.c.d/len`, IPv6 without duplicate address
+ * detection, so they are usable at once).
+ */
+export async function addServerClientPair(ns: { s: string; c: string }, addrs: { s: readonly string[]; c: readonly string[] }): Promise<void> {
+  await addNetns(ns.s);
+  await addNetns(ns.c);
+  await addVeth({ ns: ns.s, ifname: 's0' }, { ns: ns.c, ifname: 'c0' });
+  for (const [n, dev, list] of [
+    [ns.s, 's0', addrs.s],
+    [ns.c, 'c0', addrs.c],
+  ] as const) {
+    for (const a of list) await run(['ip', '-n', n, 'addr', 'add', a, 'dev', dev, ...(a.includes(':') ? ['nodad'] : [])]);
   }
 }

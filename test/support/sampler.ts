@@ -126,3 +126,14 @@ export async function resetDscpCounter(ns: string): Promise<void> {
   }
   await run(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], { input: `${cmds.join('\n')}\n` });
 }
+
+/** Kernel counters of a namespace that tell where packets went missing (nstat, absolute values). */
+export async function dropCounters(ns: string): Promise<Record<string, number>> {
+  const r = await run(['ip', 'netns', 'exec', ns, 'nstat', '-az', '--json'], { allowFail: true });
+  try {
+    const all = (JSON.parse(r.stdout) as { kernel: Record<string, number> }).kernel;
+    return Object.fromEntries(Object.entries(all).filter(([k, v]) => v > 0 && /Err|Drop|Discard|Csum|Retrans|Timeout|Overflow|Prune/i.test(k)));
+  } catch {
+    return { unreadable: 1 };
+  }
+}

@@ -89,6 +89,8 @@ export const SamplerConfigSchema = z
     flushIntervalMs: z.number().int().min(10).max(600_000).default(1000),
     /** Samples kept while the controller is unreachable; beyond it the oldest are dropped (counted). @default 10000 */
     maxBuffer: z.number().int().min(1).max(10_000_000).default(10_000),
+    /** Longest wait between retries while the controller is unreachable (ms; the wait doubles from 500 ms up to this). @default 30000 */
+    retryMaxMs: z.number().int().min(100).max(600_000).default(30_000),
     /** Keep the filter and pinned maps on exit (flows stay marked; the next sampler adopts them). @default false */
     keepPins: z.boolean().default(false),
   })

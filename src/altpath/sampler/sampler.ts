@@ -142,6 +142,7 @@ export class AltpathSampler {
             batchSize: cfg.batchSize,
             flushIntervalMs: cfg.flushIntervalMs,
             maxBuffer: cfg.maxBuffer,
+            retryMaxMs: cfg.retryMaxMs,
             logger: log,
           })
         : undefined;

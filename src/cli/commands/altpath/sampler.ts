@@ -31,6 +31,7 @@ function flagsToConfig(raw: Record<string, unknown>): Record<string, unknown> {
     ['batchSize', 'batchSize', num],
     ['flushInterval', 'flushIntervalMs', num],
     ['maxBuffer', 'maxBuffer', num],
+    ['retryMax', 'retryMaxMs', num],
     ['keepPins', 'keepPins', (v) => v],
   ];
   const out: Record<string, unknown> = {};
@@ -51,6 +52,7 @@ const NAMES: Record<string, string> = {
   flushIntervalMs: '--flush-interval (flushIntervalMs)',
   batchSize: '--batch-size (batchSize)',
   maxBuffer: '--max-buffer (maxBuffer)',
+  retryMaxMs: '--retry-max (retryMaxMs)',
   controller: '--controller',
 };
 
@@ -79,6 +81,7 @@ export function registerAltpathSampler(altpath: Command, ctx: CliContext): void 
     .option('--batch-size <n>', 'samples per POST [500]')
     .option('--flush-interval <ms>', 'send buffered samples at least this often [1000]')
     .option('--max-buffer <n>', 'samples held while the controller is unreachable; the oldest are dropped beyond it [10000]')
+    .option('--retry-max <ms>', 'longest wait between retries while the controller is unreachable (doubling from 500 ms) [30000]')
     .option('--keep-pins', 'keep the filter and pinned maps on exit (flows stay marked; the next sampler adopts them)')
     .action(
       action(async (raw: Record<string, unknown>) => {
