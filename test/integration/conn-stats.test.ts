@@ -65,6 +65,8 @@ describe.runIf(canLoadBpf && canUseNetns)('conn_stats samples real TCP connectio
   beforeAll(async () => {
     await cleanupPrefix(prefix);
     await addServerClientPair(ns, { s: [`${S4}/24`, `${S6}/64`], c: [`${C4}/24`, `${C6}/64`] });
+    // MSS-sized segments on the wire (no TSO/GSO super-packets), so the 10% loss hits ~140 packets per reply
+    await run(['ip', 'netns', 'exec', ns.s, 'ethtool', '-K', 's0', 'tso', 'off', 'gso', 'off']);
     // in c: loss on packets from the lossy server port, then the delay for everything from s
     delay = await startDelayHelper(logDir, ns.c, 1, { delayMs: DELAY_MS });
     for (const bin of ['iptables', 'ip6tables'] as const) {
