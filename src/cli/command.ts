@@ -30,6 +30,12 @@ export interface CliContext {
   setForcedExitCleanup(fn: (() => void) | undefined): void;
   /** Progress lines for long work; goes to stderr so stdout stays parseable. */
   progress(line: string): void;
+  /**
+   * Call fn on every SIGHUP (daemons re-read their configuration) until the
+   * returned function is called. main() installs the handler only while
+   * someone listens, so other commands keep the default (exit on hangup).
+   */
+  onHangup?(fn: () => void): () => void;
 }
 
 /** Parse with a zod schema; failures become a UsageError listing each bad field. */

@@ -56,6 +56,11 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const hangupListeners = new Set<() => void>();
+  const onHangup = (): void => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading');
+    for (const fn of hangupListeners) fn();
+  };
   const ctx: CliContext = {
     signal: abort.signal,
     progress: (line) => process.stderr.write(`${line}\n`),
@@ -64,6 +69,14 @@ async function main(argv: string[]): Promise<void> {
     },
     setForcedExitCleanup: (fn) => {
       cleanup = fn;
+    },
+    onHangup(fn) {
+      if (hangupListeners.size === 0) process.on('SIGHUP', onHangup);
+      hangupListeners.add(fn);
+      return () => {
+        hangupListeners.delete(fn);
+        if (hangupListeners.size === 0) process.off('SIGHUP', onHangup);
+      };
     },
   };
   try {
@@ -82,6 +95,7 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHangup);
   }
 }
 

@@ -3,6 +3,7 @@ export { Btf, BtfKind, elfSection, type BtfMapDef, type BtfMember, type BtfStruc
 export { BPF_FS_MAGIC, BPFFS_MOUNT_POINT, BpffsError, ensureBpffs, fsMagic, fsTypeName, type BpffsState } from './bpffs.js';
 export { BpfError, errnoCode, LibbpfMissingError, PinMismatchError } from './errors.js';
 export { ifIndex, possibleCpus } from './libbpf.js';
+export { BpfLink } from './link.js';
 export { BpfMap, BPF_F_NO_PREALLOC, MapType, mapInfo, mapTypeName, UpdateFlag, type BatchRead, type MapInfo, type MapSpec } from './map.js';
 export { currentNetns, netnsScope, type NetnsIdentity } from './netns.js';
 export { BpfObject, BpfProgram, pinDifferences, type MapDef, type ObjectState, type PinPlan } from './object.js';

@@ -43,6 +43,9 @@ export interface Libbpf {
   bpf_program__fd: Fn;
   bpf_program__set_autoload: Fn;
   bpf_program__autoload: Fn;
+  bpf_program__attach: Fn;
+  bpf_link__fd: Fn;
+  bpf_link__destroy: Fn;
   bpf_map_update_elem: Fn;
   bpf_map_lookup_elem: Fn;
   bpf_map_delete_elem: Fn;
@@ -102,6 +105,7 @@ export function libbpf(): Libbpf {
   koffi.opaque('bpf_map');
   koffi.opaque('bpf_program');
   koffi.opaque('ring_buffer');
+  koffi.opaque('bpf_link');
   sampleFnType = koffi.pointer(koffi.proto('int ps_ring_buffer_sample_fn(void *ctx, void *data, size_t size)'));
   const printFn = koffi.proto('int ps_libbpf_print_fn(int level, void *fmt, void *ap)');
   const f = (d: string): Fn => so.func(d) as Fn;
@@ -131,6 +135,9 @@ export function libbpf(): Libbpf {
     bpf_program__fd: f('int bpf_program__fd(bpf_program *prog)'),
     bpf_program__set_autoload: f('int bpf_program__set_autoload(bpf_program *prog, bool autoload)'),
     bpf_program__autoload: f('bool bpf_program__autoload(bpf_program *prog)'),
+    bpf_program__attach: f('bpf_link *bpf_program__attach(bpf_program *prog)'),
+    bpf_link__fd: f('int bpf_link__fd(bpf_link *link)'),
+    bpf_link__destroy: f('int bpf_link__destroy(bpf_link *link)'),
     bpf_map_update_elem: f('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
     bpf_map_lookup_elem: f('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
     bpf_map_delete_elem: f('int bpf_map_delete_elem(int fd, const void *key)'),

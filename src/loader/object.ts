@@ -13,6 +13,7 @@ import { logger } from '../common/logger.js';
 import { Btf } from './btf.js';
 import { BpfError, check, PinMismatchError } from './errors.js';
 import { checkPtr, libbpf, logMark, logSince, type Ptr } from './libbpf.js';
+import { BpfLink } from './link.js';
 import { BpfMap, mapInfo, mapTypeName, type MapInfo } from './map.js';
 
 const log = logger.child({ module: 'loader/object' });
@@ -270,6 +271,17 @@ export class BpfObject {
     this.requirePhase('loaded', `program ${name}`);
     const fd = check(`bpf_program__fd ${name}`, libbpf().bpf_program__fd(this.progPtr(name)) as number);
     return new BpfProgram(name, fd);
+  }
+
+  /**
+   * Phase 4 for tracing programs: attach a loaded program where its SEC()
+   * name says (`tracepoint/CATEGORY/NAME`, `kprobe/FN`, ...) through
+   * bpf_program__attach. The link keeps the attachment, also after close();
+   * destroy it to detach.
+   */
+  attach(progName: string): BpfLink {
+    this.requirePhase('loaded', `attach ${progName}`);
+    return new BpfLink(progName, checkPtr(`bpf_program__attach ${progName}`, libbpf().bpf_program__attach(this.progPtr(progName))));
   }
 
   /** Free the object, its program and map fds. Pins stay. Safe to call twice. */
