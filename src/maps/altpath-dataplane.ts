@@ -37,15 +37,8 @@ import { TypedMap } from './typed-map.js';
 
 const log = logger.child({ module: 'maps/altpath-dataplane' });
 
-/**
- * clsact priority of altpath_dscp. The kernel gives a filter attached without
- * a priority one just below the first filter at 0x8000 or above (0xc000 when
- * there is none), so every such filter (vxlan_sport's) comes after this one.
- * vxlan_sport ends the chain (TC_ACT_OK); altpath_dscp must run first.
- */
-export const PS_ALTPATH_TC_PRIORITY = 0x100;
-/** clsact handle of altpath_dscp (any free one would do; fixed so a record names it). */
-export const PS_ALTPATH_TC_HANDLE = 0xa17;
+export { PS_ALTPATH_TC_HANDLE, PS_ALTPATH_TC_PRIORITY } from './tc-slots.js';
+import { PS_ALTPATH_TC_HANDLE, PS_ALTPATH_TC_PRIORITY } from './tc-slots.js';
 
 /**
  * The maps altpath_dscp pins (conn_stats reuses them). Its per-CPU flow cache

@@ -18,11 +18,12 @@
  * namespace finds the same maps (`mapsOfFilter`), and attach adopts them.
  */
 import { randomInt } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PathsteerError, UsageError } from '../common/errors.js';
-import { makeDirs } from '../common/fs.js';
+import { dropChangedPins, removeEmptyDirs, removeFilterIfOurs, removePins, writeJsonAtomic, type FilterOutcome } from './pinned.js';
+import { PS_ALTPATH_TC_HANDLE, PS_ALTPATH_TC_PRIORITY } from './tc-slots.js';
 import { logger } from '../common/logger.js';
 import {
   BpfError,
@@ -159,13 +160,6 @@ export function readRecord(loc: Location): AttachRecord | undefined {
   return r.data;
 }
 
-function writeRecord(loc: Location, rec: AttachRecord): void {
-  makeDirs(dirname(loc.stateFile), 0o755);
-  const tmp = `${loc.stateFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o644 });
-  renameSync(tmp, loc.stateFile);
-}
-
 /** Interfaces with an attach record in this network namespace. */
 export function attachedInterfaces(roots: Roots = {}): string[] {
   const dir = join(roots.stateRoot ?? STATE_ROOT, netnsScope());
@@ -187,6 +181,8 @@ export function resolveIface(ifname: string | undefined, roots: Roots = {}): str
   if (all.length === 0) throw new UsageError('pathsteer is not attached to any interface in this network namespace; pass --iface IF');
   throw new UsageError(`pathsteer is attached to ${all.join(', ')}; say which with --iface IF`);
 }
+
+export type { FilterOutcome };
 
 export type Variant = 'auto' | 'precise' | 'compat';
 
@@ -262,27 +258,6 @@ function noSuchIface(ifname: string): UsageError {
   return new UsageError(`no interface ${ifname} in this network namespace`);
 }
 
-/** Remove pins of DISPOSABLE_MAPS that no longer match the object's definition. */
-function dropStalePins(obj: BpfObject, pinDir: string): string[] {
-  const dropped: string[] = [];
-  for (const name of DISPOSABLE_MAPS) {
-    const path = join(pinDir, name);
-    if (!existsSync(path)) continue;
-    const m = BpfMap.fromPin(path);
-    let diff: string[];
-    try {
-      diff = pinDifferences(obj.mapDef(name), mapInfo(m.fd));
-    } finally {
-      m.close();
-    }
-    if (diff.length === 0) continue;
-    log.info({ pin: path, differences: diff }, 'pinned map from another pathsteer version replaced (its counters restart)');
-    rmSync(path);
-    dropped.push(name);
-  }
-  return dropped;
-}
-
 function checkPorts(c: PsConfig): void {
   if (c.agentPort !== 0 && (c.agentPort === c.vxlanPort || c.agentPort === c.genevePort)) {
     throw new UsageError(`agent port ${c.agentPort} is also a tunnel port; probes could not be told from tunnel traffic`);
@@ -342,7 +317,7 @@ function attachOnce(o: AttachOptions): AttachResult {
     const flowCache = o.flowCache ?? true;
     sport.setGlobal(NO_FLOW_CACHE, flowCache ? 0 : 1);
     const dirExisted = existsSync(loc.pinDir);
-    const replacedPins = dirExisted ? dropStalePins(sport, loc.pinDir) : [];
+    const replacedPins = dirExisted ? dropChangedPins(sport, loc.pinDir, DISPOSABLE_MAPS, log) : [];
     // pins made in another mount namespace's bpffs are not visible here: adopt
     // the maps the attached program uses instead (and pin them here too)
     const adopted = live && !pinsVisible(loc.pinDir, SPORT_MAPS) ? mapsOfFilter(live, SPORT_MAPS) : undefined;
@@ -405,7 +380,7 @@ function attachOnce(o: AttachOptions): AttachResult {
     };
     const egress = place('egress', sport, egressProgram, sportFile, live?.egress);
     const ingress = probe ? place('ingress', probe, ingressProgram, probeFile, live?.ingress) : undefined;
-    if (!probe && live?.ingress) removeFilter(live.ingress.filter); // asked for egress only now
+    if (!probe && live?.ingress) removeFilterIfOurs(live.ingress.filter, log); // asked for egress only now
 
     const record: AttachRecord = {
       version: 2,
@@ -422,7 +397,7 @@ function attachOnce(o: AttachOptions): AttachResult {
       pinsOwned: prev ? [...new Set([...prev.pinsOwned, ...created.map((p) => p.name)])] : plans.map((p) => p.name),
       attachedAt: new Date().toISOString(),
     };
-    writeRecord(loc, record);
+    writeJsonAtomic(loc.stateFile, record);
     undo.commit();
     log.debug({ ifname: o.ifname, egress: egress.filter, ingress: ingress?.filter, replaced: !!prev }, 'attached');
     const reusedPins = adopted ? [...SPORT_MAPS] : plans.filter((p) => p.reused).map((p) => p.name);
@@ -437,17 +412,6 @@ function attachOnce(o: AttachOptions): AttachResult {
   } finally {
     for (const obj of objs.reverse()) obj.close();
   }
-}
-
-export type FilterOutcome = 'removed' | 'gone' | 'replaced-by-other';
-
-/** Remove a filter we recorded if it still runs our program. */
-function removeFilter(f: TcFilter): FilterOutcome {
-  const progId = tcQuery(f.ifindex, f.point, f.handle, f.priority);
-  if (progId === f.progId) return tcDetach(f) ? 'removed' : 'gone';
-  if (progId === undefined) return 'gone';
-  log.warn({ ifindex: f.ifindex, point: f.point, expected: f.progId, found: progId }, 'the filter now runs another program; left alone');
-  return 'replaced-by-other';
 }
 
 /**
@@ -473,19 +437,6 @@ export function pinFilesystem(): { mountPoint: string; bpffs: boolean; type: str
 /** Are the pins of these maps visible here (bpffs mounted, every pin present)? */
 function pinsVisible(pinDir: string, names: readonly string[]): boolean {
   return fsMagic(pinDir) === BPF_FS_MAGIC && names.every((n) => existsSync(join(pinDir, n)));
-}
-
-/** Remove dir and then its parents up to (not including) root, while they are empty. */
-function removeEmptyDirs(dir: string, root: string): void {
-  let d = dir;
-  while (d.startsWith(`${root}/`)) {
-    try {
-      rmdirSync(d);
-    } catch {
-      return; // not empty (or gone)
-    }
-    d = dirname(d);
-  }
 }
 
 export interface DetachOptions extends Roots {
@@ -515,25 +466,18 @@ export function detach(ifname: string, o: DetachOptions = {}): DetachResult {
   const ifindex = ifIndex(ifname);
   const res: DetachResult = { ifname, filterRemoved: false, filterReplacedByOther: false, filters: {}, hookDestroyed: false, unpinned: [] };
   if (ifindex && ifindex === rec.ifindex) {
-    for (const p of [rec.ingress, rec.egress]) if (p) res.filters[p.filter.point] = removeFilter(p.filter);
+    for (const p of [rec.ingress, rec.egress]) if (p) res.filters[p.filter.point] = removeFilterIfOurs(p.filter, log);
     const outcomes = Object.values(res.filters);
     res.filterRemoved = outcomes.every((x) => x === 'removed');
     res.filterReplacedByOther = outcomes.includes('replaced-by-other');
-    if (rec.hookCreated && !res.filterReplacedByOther) {
+    // the clsact hook goes only if we made it and nothing of ours or AltPath's still uses it
+    const altpathThere = tcQuery(ifindex, 'egress', PS_ALTPATH_TC_HANDLE, PS_ALTPATH_TC_PRIORITY) !== undefined;
+    if (rec.hookCreated && !res.filterReplacedByOther && !altpathThere) {
       tcHookDestroy(ifindex);
       res.hookDestroyed = true;
     }
   }
-  if (!o.keepMaps && fsMagic(rec.pinDir) === BPF_FS_MAGIC) {
-    for (const name of rec.pinsOwned) {
-      const p = join(rec.pinDir, name);
-      if (existsSync(p)) {
-        rmSync(p);
-        res.unpinned.push(name);
-      }
-    }
-    removeEmptyDirs(rec.pinDir, o.pinRoot ?? PIN_ROOT);
-  }
+  if (!o.keepMaps && fsMagic(rec.pinDir) === BPF_FS_MAGIC) res.unpinned = removePins(rec.pinDir, rec.pinsOwned, o.pinRoot ?? PIN_ROOT);
   rmSync(loc.stateFile, { force: true });
   removeEmptyDirs(dirname(loc.stateFile), o.stateRoot ?? STATE_ROOT);
   log.debug(res, 'detached');

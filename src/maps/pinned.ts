@@ -4,17 +4,17 @@
  * checked against a program's definitions, pins of disposable maps (counters,
  * caches) replaced when their definition changed, pins removed with their
  * emptied directories, a recorded filter removed only if it still runs our
- * program. altpath-dataplane.ts uses them; dataplane.ts still has its own
- * copies of the same steps (it was being reworked when these were written).
+ * program. dataplane.ts (ZooRoute) and altpath-dataplane.ts use them.
  */
-import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { makeDirs } from '../common/fs.js';
 import type { Logger } from '../common/logger.js';
 import { BpfMap, BpfObject, mapInfo, pinDifferences, PinMismatchError, tcDetach, tcQuery, type TcFilter } from '../loader/index.js';
 
 /** Write `value` as pretty JSON to `file` atomically (temp file + rename), creating its directory. */
 export function writeJsonAtomic(file: string, value: unknown): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+  makeDirs(dirname(file), 0o755);
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o644 });
   renameSync(tmp, file);

@@ -15,6 +15,7 @@ import { PsAltpathStat, type PsAltpathStatName } from '../../src/maps/names.gene
 import { ALL_12, ALTPATH_FIXTURES, CLIENT4, LOCAL4 } from '../fixtures/altpath-dscp-packets.js';
 import { AltpathUnderTest } from '../support/altpath.js';
 import { buildIp, ipTos, ipv4HeaderChecksumOk, withoutDscp, type IpSpec } from '../support/ip-packets.js';
+import { pinToOneCpu } from '../support/netns.js';
 import { canLoadBpf } from '../support/privileged.js';
 import { xorshift32 } from '../support/random.js';
 
@@ -31,13 +32,17 @@ const DECIDED: readonly PsAltpathStatName[] = ['MARKED', 'EXCLUDED', 'UNSELECTED
 describe.runIf(canLoadBpf)('altpath_dscp through BPF_PROG_TEST_RUN', () => {
   let cached: AltpathUnderTest;
   let uncached: AltpathUnderTest;
-  beforeAll(() => {
+  let restoreAffinity: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    // per-CPU flow cache: keep every test run of this file on the same CPU, so a flow's second packet is a hit
+    restoreAffinity = await pinToOneCpu();
     cached = new AltpathUnderTest();
     uncached = new AltpathUnderTest({ flowCache: false });
   });
-  afterAll(() => {
+  afterAll(async () => {
     cached?.close();
     uncached?.close();
+    await restoreAffinity?.();
   });
 
   describe.each([

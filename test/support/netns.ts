@@ -112,3 +112,15 @@ export async function addServerClientPair(ns: { s: string; c: string }, addrs: {
     for (const a of list) await run(['ip', '-n', n, 'addr', 'add', a, 'dev', dev, ...(a.includes(':') ? ['nodad'] : [])]);
   }
 }
+
+/**
+ * Keep this process's thread on one CPU (per-CPU BPF state, e.g. flow caches,
+ * must see every test run of a file); returns a function restoring the affinity.
+ */
+export async function pinToOneCpu(): Promise<() => Promise<void>> {
+  const affinity = /: (\S+)\s*$/.exec((await run(['taskset', '-pc', String(process.pid)])).stdout)![1]!;
+  await run(['taskset', '-pc', affinity.split(/[,-]/)[0]!, String(process.pid)]);
+  return async () => {
+    await run(['taskset', '-pc', affinity, String(process.pid)]);
+  };
+}
