@@ -1,0 +1,95 @@
+/**
+ * The injector contract and the diffing base every injector shares: the
+ * controller hands the full desired tables each cycle; the injector writes
+ * only the difference from what it last wrote (read back from the target at
+ * start, so a restarted controller resumes instead of rewriting), and on stop
+ * removes what it wrote unless told to keep it.
+ */
+import type { Logger } from '../../common/logger.js';
+import { applyChanges, cloneTables, countRoutes, diffTables, type RouteChange, type RouteTables, type TableSlot } from './tables.js';
+
+export interface SyncResult {
+  changes: number;
+  sets: number;
+  deletes: number;
+  ms: number;
+  /** A write that failed (the injector re-read its target and will retry next cycle). */
+  error?: string;
+}
+
+export interface InjectorStatus {
+  name: string;
+  kind: string;
+  routes: number;
+  /** slot -> target table name/number. */
+  tables: Record<TableSlot, string>;
+  last?: SyncResult;
+  writes: number;
+  errors: number;
+}
+
+export interface Injector {
+  readonly name: string;
+  readonly kind: string;
+  /** Set up classification (rules, marks) and read back what the target holds. */
+  start(): Promise<void>;
+  /** Make the target hold `desired`, writing only the changes. */
+  sync(desired: RouteTables): Promise<SyncResult>;
+  /** What the injector believes the target holds. */
+  written(): RouteTables;
+  /** Remove routes and classification it installed, unless `keep`. Safe twice. */
+  stop(opts?: { keep?: boolean }): Promise<void>;
+  status(): InjectorStatus;
+}
+
+export abstract class DiffingInjector implements Injector {
+  abstract readonly name: string;
+  abstract readonly kind: string;
+  protected state: RouteTables = new Map();
+  protected last?: SyncResult;
+  protected writes = 0;
+  protected errors = 0;
+
+  constructor(protected readonly log?: Logger) {}
+
+  abstract start(): Promise<void>;
+  abstract stop(opts?: { keep?: boolean }): Promise<void>;
+  /** Write changes to the target; throw when it refused any. */
+  protected abstract write(changes: readonly RouteChange[]): Promise<void>;
+  /** Re-read the target's tables (after a failed write). */
+  protected abstract readBack(): Promise<RouteTables>;
+  protected abstract tableNames(): Record<TableSlot, string>;
+
+  async sync(desired: RouteTables): Promise<SyncResult> {
+    const t0 = performance.now();
+    const changes = diffTables(this.state, desired);
+    const sets = changes.filter((c) => c.op === 'set').length;
+    let error: string | undefined;
+    if (changes.length) {
+      try {
+        await this.write(changes);
+        applyChanges(this.state, changes);
+        this.writes += changes.length;
+      } catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+        this.errors++;
+        this.log?.warn({ injector: this.name, err: error }, 'route injection failed; re-reading the target');
+        try {
+          this.state = await this.readBack();
+        } catch (e2) {
+          this.log?.warn({ injector: this.name, err: String(e2) }, 'cannot re-read the target');
+        }
+      }
+    }
+    this.last = { changes: changes.length, sets, deletes: changes.length - sets, ms: +(performance.now() - t0).toFixed(3), ...(error ? { error } : {}) };
+    return this.last;
+  }
+
+  written(): RouteTables {
+    return cloneTables(this.state);
+  }
+
+  status(): InjectorStatus {
+    return { name: this.name, kind: this.kind, routes: countRoutes(this.state), tables: this.tableNames(), ...(this.last ? { last: this.last } : {}), writes: this.writes, errors: this.errors };
+  }
+}
