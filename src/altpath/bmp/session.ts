@@ -12,6 +12,8 @@
 import type { Logger } from '../../common/logger.js';
 import { BgpError } from '../bgp/errors.js';
 import { nlriText } from '../bgp/nlri.js';
+import { AsSegmentType } from '../bgp/constants.js';
+import type { PathAttributes } from '../bgp/update.js';
 import { PeerType } from './constants.js';
 import { BmpError } from './errors.js';
 import { BmpFramer } from './framer.js';
@@ -25,6 +27,15 @@ export interface SessionOptions {
   peerWeights?: Record<string, number>;
   /** Largest BMP message accepted. @default BMP_MAX_MESSAGE_SIZE */
   maxMessageSize?: number;
+  /**
+   * Undo the local AS that FRR (through 10.x) prepends to AS_PATHs in Route
+   * Monitoring (it encodes them as for an outbound UPDATE): a path received
+   * over eBGP that starts with the monitored router's own AS followed by the
+   * peer's AS loses that first AS. A real eBGP path never starts with the
+   * receiver's own AS (its loop detection would have dropped the route).
+   * @default true
+   */
+  fixLocalAsPrepend?: boolean;
   /** Minimum ms between two debug lines for the same skip reason. @default 10000 */
   logIntervalMs?: number;
   logger?: Logger;
@@ -180,7 +191,7 @@ export class BmpSession {
           this.skip(`treat-as-withdraw: ${u.treatAsWithdraw}`, u.nlri.slice(0, 3).map(nlriText).join(' '));
           if (u.nlri.length) this.counters.withdrawn += this.rib.withdraw(peer, post, u.nlri);
         } else if (u.attrs && u.nlri.length) {
-          this.rib.announce(peer, post, u.nlri, routeAttrs(u.attrs));
+          this.rib.announce(peer, post, u.nlri, routeAttrs(this.fixPath(peer, u.attrs)));
           this.counters.announced += u.nlri.length;
         }
         if (u.endOfRib) {
@@ -191,6 +202,17 @@ export class BmpSession {
         return;
       }
     }
+  }
+
+  private fixPath(peer: RibPeer, a: PathAttributes): PathAttributes {
+    if (this.opts.fixLocalAsPrepend === false || peer.localAsn === undefined || peer.localAsn === peer.asn) return a;
+    const first = a.asPath[0];
+    if (!first || first.type !== AsSegmentType.AS_SEQUENCE || first.asns[0] !== peer.localAsn) return a;
+    const second = first.asns.length > 1 ? first.asns[1] : a.asPath[1]?.asns[0];
+    if (second !== peer.asn) return a;
+    this.counters.skipped['local AS prepend removed'] = (this.counters.skipped['local AS prepend removed'] ?? 0) + 1;
+    const rest = first.asns.length > 1 ? [{ type: first.type, asns: first.asns.slice(1) }, ...a.asPath.slice(1)] : a.asPath.slice(1);
+    return { ...a, asPath: rest };
   }
 
   private peerFor(h: PerPeerHeader, localAsn: number | undefined): RibPeer {

@@ -4,6 +4,7 @@
  */
 import type { RegisterCommand } from '../command.js';
 import { registerAgent } from './agent.js';
+import { registerAltpath } from './altpath.js';
 import { registerAttach } from './attach.js';
 import { registerBench } from './bench.js';
 import { registerDemo } from './demo.js';
@@ -17,6 +18,7 @@ import { registerTestbed } from './testbed.js';
 
 export const commands: RegisterCommand[] = [
   registerAgent,
+  registerAltpath,
   registerAttach,
   registerBench,
   registerDemo,
