@@ -29,8 +29,10 @@ interface RouteRow {
 
 function text(s: Record<string, any>): string {
   const lines: string[] = [];
-  const prefixes = (s.prefixes ?? s.rib ?? []) as Array<{ prefix: string; routes: RouteRow[]; override?: { routeId: string } | null; active?: boolean }>;
-  lines.push(`${s.schema}: ${s.bmp?.prefixes ?? s.prefixes?.length ?? 0} prefixes, ${s.bmp?.routes ?? s.routes ?? 0} routes, ${(s.bmp?.sessions ?? s.sessions ?? []).length} BMP session(s)`);
+  // controller status: prefixes[] and bmp{}; collector status: rib[] and the counts at the top level
+  const prefixes = (Array.isArray(s.prefixes) ? s.prefixes : Array.isArray(s.rib) ? s.rib : []) as Array<{ prefix: string; routes: RouteRow[]; override?: { routeId: string } | null; active?: boolean }>;
+  const bmp = (s.bmp ?? s) as { prefixes?: number; routes?: number; sessions?: unknown[] };
+  lines.push(`${s.schema}: ${bmp.prefixes ?? 0} prefixes, ${bmp.routes ?? 0} routes, ${(bmp.sessions ?? []).length} BMP session(s)`);
   if (s.samples) lines.push(`samples: ${s.samples.accepted} accepted, ${s.samples.rejected} rejected, ${s.samples.unjoined} unjoined; cycles ${s.cycles}${s.last_cycle ? `, last ${s.last_cycle.ms} ms` : ''}`);
   for (const p of prefixes) {
     lines.push(`${p.prefix}${p.active === false ? ' (inactive)' : ''}${p.override ? `  OVERRIDE -> ${p.override.routeId}` : ''}`);
