@@ -379,9 +379,9 @@ export class AltpathTestbed {
    */
   async countToClient(tag: string, match: { dst: string; proto: 'udp' | 'tcp'; dport?: number; sport?: number }): Promise<() => Promise<Record<string, number>>> {
     const table = `pscount_${tag}`;
-    const m = `ip daddr ${match.dst} ${match.proto}${match.dport !== undefined ? ` dport ${match.dport}` : ''}${match.sport !== undefined ? ` sport ${match.sport}` : ''}`;
+    const m = `ip daddr ${match.dst} meta l4proto ${match.proto}${match.dport !== undefined ? ` ${match.proto} dport ${match.dport}` : ''}${match.sport !== undefined ? ` ${match.proto} sport ${match.sport}` : ''}`;
     for (const p of this.providers) {
-      await run(['nft', '-f', '-'], { netns: p.netns, input: `table ip ${table} {\n counter n { }\n chain fwd {\n  type filter hook forward priority 0; policy accept;\n  iifname "pr" ${m} counter name n\n }\n}\n` });
+      await run(['nft', '-f', '-'], { netns: p.netns, input: `table ip ${table} {\n counter n { }\n chain to_client {\n  type filter hook forward priority 0; policy accept;\n  iifname "pr" ${m} counter name n\n }\n}\n` });
     }
     return async () => {
       const out: Record<string, number> = {};
