@@ -25,11 +25,22 @@ export interface Ipv6Nlri {
 
 export type Nlri = Ipv4Nlri | Ipv6Nlri;
 
-/** A map key unique per prefix: IPv4 `net * 64 + len` (a number), IPv6 `hex/len`. */
+/**
+ * A map key unique per prefix. IPv4 up to /26: `(net | len) | 0`, a 32-bit
+ * integer (the 6 low bits of such a network are host bits, zero), which V8
+ * keeps unboxed (a Smi): a full table's keys cost no allocation and hash
+ * fast. Longer IPv4 prefixes: `v4:net/len`; IPv6: `hex/len` (strings).
+ */
 export type PrefixKey = number | string;
 
 export function nlriKey(p: Nlri): PrefixKey {
-  return p.family === 4 ? p.net * 64 + p.len : `${p.bytes.toString('hex')}/${p.len}`;
+  if (p.family === 4) return p.len <= 26 ? (p.net | p.len) | 0 : `v4:${p.net}/${p.len}`;
+  return `${p.bytes.toString('hex')}/${p.len}`;
+}
+
+/** nlriKey of an IPv4 network number (host bits cleared) and length. */
+export function ipv4Key(net: number, len: number): PrefixKey {
+  return len <= 26 ? (net | len) | 0 : `v4:${net}/${len}`;
 }
 
 export function nlriText(p: Nlri): string {
@@ -38,8 +49,9 @@ export function nlriText(p: Nlri): string {
 
 /** The prefix of a key made by nlriKey. */
 export function keyNlri(k: PrefixKey): Nlri {
-  if (typeof k === 'number') return { family: 4, net: Math.floor(k / 64), len: k % 64 };
+  if (typeof k === 'number') return { family: 4, net: (k & ~63) >>> 0, len: k & 63 };
   const slash = k.indexOf('/');
+  if (k.startsWith('v4:')) return { family: 4, net: Number(k.slice(3, slash)), len: Number(k.slice(slash + 1)) };
   return { family: 6, bytes: Buffer.from(k.slice(0, slash), 'hex'), len: Number(k.slice(slash + 1)) };
 }
 

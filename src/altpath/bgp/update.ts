@@ -241,11 +241,22 @@ export function decodeUpdate(buf: Buffer, off = 0, opts: UpdateCodecOptions = {}
 
 function decodeAttributes(buf: Buffer, p: number, attrEnd: number, update: BgpUpdate, opts: UpdateCodecOptions): void {
   const asn4 = opts.asn4 ?? true;
-  const seen = new Set<number>();
+  // attribute types seen: a bitmask for 0..31 (every type this codec reads), a Set beyond
+  let seenLow = 0;
+  let seenHigh: Set<number> | undefined;
+  let seenCount = 0;
   let origin: OriginValue | undefined;
   let asPath: AsPathSegment[] | undefined;
   let as4Path: AsPathSegment[] | undefined;
-  const attrs: Partial<PathAttributes> = {};
+  const attrs: Omit<PathAttributes, 'origin' | 'asPath'> = {
+    nextHop: undefined,
+    mpNextHop: undefined,
+    med: undefined,
+    localPref: undefined,
+    atomicAggregate: undefined,
+    aggregator: undefined,
+    communities: undefined,
+  };
   let twReason: string | undefined;
   const skip = (type: number, reason: SkippedAttribute['reason']): void => {
     update.skipped.push({ type, reason });
@@ -273,14 +284,17 @@ function decodeAttributes(buf: Buffer, p: number, attrEnd: number, update: BgpUp
       break;
     }
     p = vend;
-    if (seen.has(type)) {
+    const dup = type < 32 ? (seenLow & (1 << type)) !== 0 : (seenHigh?.has(type) ?? false);
+    if (dup) {
       if (type === AttrType.MP_REACH_NLRI || type === AttrType.MP_UNREACH_NLRI) {
         throw new BgpError('BAD_FIELD', `UPDATE carries attribute ${type} twice`);
       }
       skip(type, 'duplicate');
       continue;
     }
-    seen.add(type);
+    if (type < 32) seenLow |= 1 << type;
+    else (seenHigh ??= new Set()).add(type);
+    seenCount++;
     switch (type) {
       case AttrType.ORIGIN:
         if (alen !== 1 || buf[v]! > 2) twReason ??= 'malformed ORIGIN';
@@ -355,7 +369,7 @@ function decodeAttributes(buf: Buffer, p: number, attrEnd: number, update: BgpUp
         else {
           for (const n of u.withdrawn) update.withdrawn.push(n);
           // RFC 4724 §2: an UPDATE with only an empty MP_UNREACH_NLRI is End-of-RIB for that family
-          if (u.withdrawn.length === 0 && seen.size === 1 && p === attrEnd && update.nlri.length === 0 && update.withdrawn.length === 0) {
+          if (u.withdrawn.length === 0 && seenCount === 1 && p === attrEnd && update.nlri.length === 0 && update.withdrawn.length === 0) {
             update.endOfRib = { afi: u.afi, safi: u.safi };
           }
         }
@@ -381,7 +395,17 @@ function decodeAttributes(buf: Buffer, p: number, attrEnd: number, update: BgpUp
     return;
   }
   const path = as4Path && !asn4 ? mergeAs4Path(asPath!, as4Path) : asPath!;
-  update.attrs = { ...attrs, origin: origin!, asPath: path };
+  update.attrs = {
+    origin: origin!,
+    asPath: path,
+    nextHop: attrs.nextHop,
+    mpNextHop: attrs.mpNextHop,
+    med: attrs.med,
+    localPref: attrs.localPref,
+    atomicAggregate: attrs.atomicAggregate,
+    aggregator: attrs.aggregator,
+    communities: attrs.communities,
+  };
 }
 
 /** Check the 19-byte header at off (marker, length, type); returns the message length. */

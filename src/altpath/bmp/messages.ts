@@ -78,6 +78,30 @@ export type BmpMessageType = BmpMessage['type'];
 export interface BmpDecodeOptions {
   /** Keep BGP communities on routes. @default false */
   keepCommunities?: boolean;
+  /**
+   * Reuse the decoded per-peer header of the previous message when its bytes
+   * (all but the timestamps) are the same: consecutive messages of a table
+   * dump come from one peer, and the header's strings cost more than the
+   * compare. The decoder keeps its state here; pass the same object per
+   * session.
+   */
+  peerCache?: { bytes?: Buffer; header?: PerPeerHeader };
+}
+
+/** Bytes of the per-peer header before the timestamps (what identifies the peer). */
+const PEER_ID_BYTES = 34;
+
+function cachedPeerHeader(buf: Buffer, off: number, end: number, cache: NonNullable<BmpDecodeOptions['peerCache']>): PerPeerHeader {
+  if (end - off >= BMP_PER_PEER_HEADER_SIZE && cache.bytes && cache.header && buf.compare(cache.bytes, 0, PEER_ID_BYTES, off, off + PEER_ID_BYTES) === 0) {
+    const h = cache.header;
+    h.timestampSec = buf.readUInt32BE(off + 34);
+    h.timestampUsec = buf.readUInt32BE(off + 38);
+    return h;
+  }
+  const h = decodePerPeerHeader(buf, off, end);
+  cache.bytes = Buffer.from(buf.subarray(off, off + PEER_ID_BYTES));
+  cache.header = h;
+  return { ...h };
 }
 
 export const isPostPolicy = (p: PerPeerHeader): boolean => (p.flags & PeerFlag.L) !== 0;
@@ -161,7 +185,7 @@ export function decode(buf: Buffer, off = 0, opts: BmpDecodeOptions = {}): BmpMe
     }
   }
   if (type > BmpType.ROUTE_MIRRORING) return { type: 'unknown', code: type };
-  const peer = decodePerPeerHeader(buf, p, end);
+  const peer = type === BmpType.ROUTE_MONITORING && opts.peerCache ? cachedPeerHeader(buf, p, end, opts.peerCache) : decodePerPeerHeader(buf, p, end);
   p += BMP_PER_PEER_HEADER_SIZE;
   switch (type) {
     case BmpType.ROUTE_MONITORING: {

@@ -79,6 +79,8 @@ export class BmpSession {
   private readonly eor = new Map<string, Set<string>>();
   private readonly stats = new Map<string, StatEntry[]>();
   private readonly lastLog = new Map<string, number>();
+  private readonly peerCache: { bytes?: Buffer; header?: PerPeerHeader } = {};
+  private lastPeer?: { header: PerPeerHeader; key: string };
   private sysName?: string;
   private sysDescr?: string;
   private terminationReason?: number;
@@ -120,7 +122,7 @@ export class BmpSession {
   handleFrame(frame: Buffer): void {
     let m: BmpMessage;
     try {
-      m = decode(frame, 0, { keepCommunities: this.opts.keepCommunities });
+      m = decode(frame, 0, { keepCommunities: this.opts.keepCommunities, peerCache: this.peerCache });
     } catch (e) {
       if (e instanceof BmpError || e instanceof BgpError) {
         const type = frame.length >= 6 ? frame[5]! : -1;
@@ -159,7 +161,7 @@ export class BmpSession {
           this.rib.clearPeer(old);
         }
         const peer = this.peerFor(m.peer, m.sentOpen.asn);
-        peer.up = true;
+        this.rib.setUp(peer);
         this.eor.set(key, new Set());
         return;
       }
@@ -176,12 +178,13 @@ export class BmpSession {
       case 'route-monitoring': {
         if (isAdjRibOut(m.peer)) return this.skip('Adj-RIB-Out route monitoring');
         if (m.peer.peerType === PeerType.LOC_RIB) return this.skip('Loc-RIB route monitoring');
-        const key = peerKey(m.peer);
+        const key = this.lastPeer?.header === m.peer ? this.lastPeer.key : peerKey(m.peer);
+        this.lastPeer = { header: m.peer, key };
         let peer = this.peers.get(key);
         if (!peer || !peer.up) {
           this.skip('route monitoring before peer up (peer created)');
           peer = this.peerFor(m.peer, undefined);
-          peer.up = true;
+          this.rib.setUp(peer);
         }
         const post = isPostPolicy(m.peer);
         const u = m.update;

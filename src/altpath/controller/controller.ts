@@ -20,7 +20,7 @@ import { logger as rootLogger, type Logger } from '../../common/logger.js';
 import { ipv4Mask, parsePrefix } from '../../common/net.js';
 import { BmpCollector } from '../bmp/collector.js';
 import { nlriText, type PrefixKey } from '../bgp/nlri.js';
-import { dscpSlot, OVERRIDE_SLOT, type RouteTables } from '../inject/tables.js';
+import { dscpSlot, OVERRIDE_SLOT, type InjectedRoute, type RouteChange, type RouteTables, type TableSlot } from '../inject/tables.js';
 import type { Injector } from '../inject/injector.js';
 import { InForceHistory } from '../measure/in-force.js';
 import { parseSamples } from '../measure/ingest.js';
@@ -37,7 +37,22 @@ export const STATUS_SCHEMA = 'pathsteer.altpath.status/v1';
 
 /** A route's identity for measurements: prefix, the peer it leaves through, its AS path. */
 export function routeId(prefix: string, r: Route): string {
-  return `${prefix} via ${r.peer.address} [${r.attrs.pathText}]`;
+  return (r.id ??= `${prefix} via ${r.peer.address} [${r.attrs.pathText}]`);
+}
+
+/** What a cycle decided for one prefix, reused while the prefix's routes and the peers do not change. */
+interface PrefixPlan {
+  version: number;
+  epoch: number;
+  cycle: number;
+  prefix: string;
+  family: 4 | 6;
+  ranked: Ranked;
+  primaryId: string;
+  /** Per DSCP (config order): the alternate's id and next hop, or undefined (default route). */
+  alts: Array<{ id: string; nextHop: string } | undefined>;
+  /** The override routeId this plan's tables were written with ('' for none). */
+  writtenOverride?: string;
 }
 
 export interface CycleReport {
@@ -73,7 +88,7 @@ export class AltpathController {
   private readonly log: Logger;
   private readonly stats = new Map<string, RouteStats>();
   private readonly routeInfo = new Map<string, RouteInfo>();
-  private readonly inForce = new InForceHistory();
+  private readonly inForce: InForceHistory;
   private readonly active = new Map<PrefixKey, number>();
   private readonly overrides = new Map<string, Override>();
   private readonly staticActive: Array<{ family: 4 | 6; net: number; bytes: Buffer; len: number }>;
@@ -86,7 +101,10 @@ export class AltpathController {
   private last?: CycleReport;
   private readonly startedAt = new Date().toISOString();
   private readonly counters = { samples_accepted: 0, samples_rejected: 0, samples_unjoined: 0, cycles: 0 };
-  private desiredCache: RouteTables = new Map();
+  /** What every injector is asked to hold, kept up to date incrementally. */
+  private readonly tables: RouteTables = new Map();
+  private readonly plans = new Map<PrefixKey, PrefixPlan>();
+  private cycleNo = 0;
 
   constructor(
     readonly config: ControllerConfig,
@@ -98,6 +116,9 @@ export class AltpathController {
     this.injectors = opts.injectors ?? opts.injectorsFromConfig?.(config, this.log) ?? [];
     this.policy = { improvementMs: config.improvementMs, minSamples: config.minSamples, retransTolerance: config.retransTolerance, ttlMs: config.overrideTtlMs };
     this.excludeAsns = new Set(config.excludeAsns);
+    this.inForce = new InForceHistory(config.dscps);
+    this.tables.set(OVERRIDE_SLOT, new Map());
+    for (const d of config.dscps) this.tables.set(dscpSlot(d), new Map());
     this.staticActive = config.activePrefixes.map((t) => {
       const p = parsePrefix(t);
       return { family: p.family, net: p.family === 4 ? p.bytes.readUInt32BE(0) : 0, bytes: p.bytes, len: p.len };
@@ -169,7 +190,11 @@ export class AltpathController {
         continue;
       }
       let st = this.stats.get(id);
-      if (!st) this.stats.set(id, (st = new RouteStats()));
+      if (!st) {
+        this.stats.set(id, (st = new RouteStats()));
+        const r = e.routes.find((x) => routeId(prefix, x) === id);
+        this.routeInfo.set(id, r ? this.info(prefix, r, e.nlri.family) : { prefix, peer: '', peer_asn: 0, next_hop: null, as_path: '' });
+      }
       st.add(s);
     }
   }
@@ -179,18 +204,14 @@ export class AltpathController {
     const prefix = nlriText(e.nlri);
     const r = rankPrefix(e, { excludeAsns: this.excludeAsns, alternates: this.config.dscps.length });
     if (!r.primary) return null;
-    const def = this.overrides.get(prefix)?.routeId ?? this.remember(prefix, r.primary, e.nlri.family);
+    const def = this.overrides.get(prefix)?.routeId ?? routeId(prefix, r.primary);
     const i = this.config.dscps.indexOf(dscp);
     const alt = i >= 0 ? r.alternates[i] : undefined;
-    return alt ? this.remember(prefix, alt, e.nlri.family) : def;
+    return alt ? routeId(prefix, alt) : def;
   }
 
-  private remember(prefix: string, r: Route, family: 4 | 6): string {
-    const id = routeId(prefix, r);
-    if (!this.routeInfo.has(id)) {
-      this.routeInfo.set(id, { prefix, peer: r.peer.address, peer_asn: r.peer.asn, next_hop: routeNextHop(r, family) ?? null, as_path: r.attrs.pathText });
-    }
-    return id;
+  private info(prefix: string, r: Route, family: 4 | 6): RouteInfo {
+    return { prefix, peer: r.peer.address, peer_asn: r.peer.asn, next_hop: routeNextHop(r, family) ?? null, as_path: r.attrs.pathText };
   }
 
   /** Mark a prefix active as if traffic was seen (benchmarks, tests). */
@@ -246,113 +267,156 @@ export class AltpathController {
     return this.running;
   }
 
+  private plan(e: PrefixEntry): PrefixPlan {
+    const old = this.plans.get(e.key);
+    if (old && old.version === e.version && old.epoch === this.rib.epoch) {
+      old.cycle = this.cycleNo;
+      return old;
+    }
+    const prefix = old?.prefix ?? nlriText(e.nlri);
+    const fam = e.nlri.family;
+    const ranked = rankPrefix(e, { excludeAsns: this.excludeAsns, alternates: this.config.dscps.length });
+    const plan: PrefixPlan = {
+      version: e.version,
+      epoch: this.rib.epoch,
+      cycle: this.cycleNo,
+      prefix,
+      family: fam,
+      ranked,
+      primaryId: ranked.primary ? routeId(prefix, ranked.primary) : '',
+      alts: this.config.dscps.map((_, i) => {
+        const a = ranked.alternates[i];
+        const nh = a ? routeNextHop(a, fam) : undefined;
+        return a && nh ? { id: routeId(prefix, a), nextHop: nh } : undefined;
+      }),
+    };
+    this.plans.set(e.key, plan);
+    return plan;
+  }
+
+  private evaluateOverride(plan: PrefixPlan, now: number): { added: number; removed: number } {
+    const { prefix, ranked: r, primaryId } = plan;
+    let added = 0;
+    let removed = 0;
+    let ov = this.overrides.get(prefix);
+    if (ov) {
+      const gone = !r.ranked.some((x) => routeId(prefix, x) === ov!.routeId);
+      if (gone || now >= ov.expiresAt || primaryId === ov.routeId) {
+        this.overrides.delete(prefix);
+        removed++;
+        this.log.info({ prefix, route: ov.routeId, why: gone ? 'route withdrawn' : primaryId === ov.routeId ? 'now BGP best' : 'expired' }, 'override removed');
+        ov = undefined;
+      }
+    }
+    // evaluate only with enough samples on the primary (the rule needs them; most prefixes have none)
+    if (ov || r.excluded === 'destination' || (this.stats.get(primaryId)?.count ?? 0) < this.policy.minSamples) return { added, removed };
+    const alts = r.ranked.slice(1).filter((x) => !(this.excludeAsns.size && [...x.attrs.asns].some((a) => this.excludeAsns.has(a))));
+    const choice = chooseOverride(
+      this.summary(primaryId),
+      alts.map((x) => ({ routeId: routeId(prefix, x), stats: this.summary(routeId(prefix, x)) })),
+      this.policy,
+    );
+    const route = choice ? alts.find((x) => routeId(prefix, x) === choice) : undefined;
+    const nh = route ? routeNextHop(route, plan.family) : undefined;
+    if (route && nh) {
+      ov = {
+        prefix,
+        family: plan.family,
+        routeId: choice!,
+        nextHop: nh,
+        primaryRouteId: primaryId,
+        since: now,
+        expiresAt: now + this.policy.ttlMs,
+        alternate: this.summary(choice!),
+        primary: this.summary(primaryId),
+      };
+      this.overrides.set(prefix, ov);
+      added++;
+      this.log.info({ prefix, route: ov.routeId, over: primaryId, alt_ms: ov.alternate.srtt_median_ms, primary_ms: ov.primary.srtt_median_ms }, 'override injected');
+    }
+    return { added, removed };
+  }
+
   private async runCycle(now: number): Promise<CycleReport> {
     const t0 = performance.now();
+    this.cycleNo++;
     const since = now - this.config.windowMs;
-    for (const [id, st] of this.stats) if (st.prune(since) === 0) this.stats.delete(id);
+    for (const [id, st] of this.stats) {
+      if (st.prune(since) === 0) {
+        this.stats.delete(id);
+        this.routeInfo.delete(id);
+      }
+    }
     this.inForce.prune(since);
-    const desired: RouteTables = new Map([[OVERRIDE_SLOT, new Map()]]);
-    for (const d of this.config.dscps) desired.set(dscpSlot(d), new Map());
+    const slots = this.config.dscps.map((d) => this.tables.get(dscpSlot(d))!);
+    const overrideTable = this.tables.get(OVERRIDE_SLOT)!;
+    const changes: RouteChange[] = [];
+    const put = (slot: TableSlot, m: Map<string, InjectedRoute>, prefix: string, family: 4 | 6, nextHop?: string, id?: string): void => {
+      const cur = m.get(prefix);
+      if (nextHop) {
+        if (cur && cur.nextHop === nextHop) {
+          cur.routeId = id!;
+          return;
+        }
+        m.set(prefix, { prefix, family, nextHop, routeId: id! });
+        changes.push({ slot, op: 'set', prefix, family, nextHop, routeId: id });
+      } else if (cur) {
+        m.delete(prefix);
+        changes.push({ slot, op: 'delete', prefix, family });
+      }
+    };
     const entries = this.activeEntries(now);
     let added = 0;
     let removed = 0;
-    const activePrefixes = new Set<string>();
     for (const e of entries) {
-      const prefix = nlriText(e.nlri);
-      activePrefixes.add(prefix);
-      const fam = e.nlri.family;
-      const r: Ranked = rankPrefix(e, { excludeAsns: this.excludeAsns, alternates: this.config.dscps.length });
-      if (!r.primary) continue;
-      const primaryId = this.remember(prefix, r.primary, fam);
-      // overrides: withdrawn route or expiry removes; otherwise evaluate
-      let ov = this.overrides.get(prefix);
+      const plan = this.plan(e);
+      const o = this.evaluateOverride(plan, now);
+      added += o.added;
+      removed += o.removed;
+      const ov = this.overrides.get(plan.prefix);
+      const ovId = ov?.routeId ?? '';
+      // a new plan (its routes changed) has no writtenOverride yet; an unchanged one is skipped unless its override changed
+      if (plan.writtenOverride === ovId) continue;
+      plan.writtenOverride = ovId;
+      const { prefix, family } = plan;
+      for (let i = 0; i < slots.length; i++) put(dscpSlot(this.config.dscps[i]!), slots[i]!, prefix, family, plan.alts[i]?.nextHop, plan.alts[i]?.id);
+      put(OVERRIDE_SLOT, overrideTable, prefix, family, ov?.nextHop, ov?.routeId);
+      const def = ov ? ov.routeId : plan.primaryId || null;
+      this.inForce.record(prefix, [def, ...plan.alts.map((a) => a?.id ?? def)], now);
+    }
+    // plans (and overrides) of prefixes that left the RIB or went idle
+    for (const [k, plan] of this.plans) {
+      if (plan.cycle === this.cycleNo) continue;
+      this.plans.delete(k);
+      for (let i = 0; i < slots.length; i++) put(dscpSlot(this.config.dscps[i]!), slots[i]!, plan.prefix, plan.family);
+      put(OVERRIDE_SLOT, overrideTable, plan.prefix, plan.family);
+      this.inForce.delete(plan.prefix);
+      const ov = this.overrides.get(plan.prefix);
       if (ov) {
-        const still = r.ranked.find((x) => routeId(prefix, x) === ov!.routeId);
-        const gone = !still;
-        if (gone || now >= ov.expiresAt || primaryId === ov.routeId) {
-          this.overrides.delete(prefix);
-          removed++;
-          this.log.info({ prefix, route: ov.routeId, why: gone ? 'route withdrawn' : primaryId === ov.routeId ? 'now BGP best' : 'expired' }, 'override removed');
-          ov = undefined;
-        }
-      }
-      if (!ov) {
-        const alts = r.ranked.slice(1).filter((x) => !(this.excludeAsns.size && [...x.attrs.asns].some((a) => this.excludeAsns.has(a))));
-        if (!(r.excluded === 'destination')) {
-          const choice = chooseOverride(
-            this.summary(primaryId),
-            alts.map((x) => ({ routeId: routeId(prefix, x), stats: this.summary(routeId(prefix, x)) })),
-            this.policy,
-          );
-          const route = choice ? alts.find((x) => routeId(prefix, x) === choice) : undefined;
-          const nh = route ? routeNextHop(route, fam) : undefined;
-          if (route && nh) {
-            ov = {
-              prefix,
-              family: fam,
-              routeId: this.remember(prefix, route, fam),
-              nextHop: nh,
-              primaryRouteId: primaryId,
-              since: now,
-              expiresAt: now + this.policy.ttlMs,
-              alternate: this.summary(choice!),
-              primary: this.summary(primaryId),
-            };
-            this.overrides.set(prefix, ov);
-            added++;
-            this.log.info({ prefix, route: ov.routeId, over: primaryId, alt_ms: ov.alternate.srtt_median_ms, primary_ms: ov.primary.srtt_median_ms }, 'override injected');
-          }
-        }
-      }
-      const def = ov ? ov.routeId : primaryId;
-      if (ov) desired.get(OVERRIDE_SLOT)!.set(prefix, { prefix, family: fam, nextHop: ov.nextHop, routeId: ov.routeId });
-      this.inForce.record(prefix, 0, def, now);
-      this.config.dscps.forEach((d, i) => {
-        const alt = r.alternates[i];
-        const nh = alt ? routeNextHop(alt, fam) : undefined;
-        if (alt && nh) {
-          const id = this.remember(prefix, alt, fam);
-          desired.get(dscpSlot(d))!.set(prefix, { prefix, family: fam, nextHop: nh, routeId: id });
-          this.inForce.record(prefix, d, id, now);
-        } else this.inForce.record(prefix, d, def, now);
-      });
-    }
-    // overrides of prefixes that left the RIB or went idle
-    for (const [p, ov] of this.overrides) {
-      if (!activePrefixes.has(p)) {
-        this.overrides.delete(p);
+        this.overrides.delete(plan.prefix);
         removed++;
-        this.log.info({ prefix: p, route: ov.routeId, why: 'prefix inactive or gone' }, 'override removed');
+        this.log.info({ prefix: plan.prefix, route: ov.routeId, why: 'prefix inactive or gone' }, 'override removed');
       }
     }
-    for (const id of this.routeInfo.keys()) if (!this.stats.has(id) && !this.isInjected(desired, id)) this.routeInfo.delete(id);
-    const changes: Record<string, number> = {};
-    for (const inj of this.injectors) changes[inj.name] = (await inj.sync(desired)).changes;
-    this.desiredCache = desired;
+    const written: Record<string, number> = {};
+    for (const inj of this.injectors) written[inj.name] = (inj.needsSync ? await inj.sync(this.tables) : await inj.apply(changes)).changes;
     this.counters.cycles++;
     this.last = {
       at: new Date(now).toISOString(),
       ms: +(performance.now() - t0).toFixed(3),
       active_prefixes: entries.length,
-      injected: Object.fromEntries([...desired].map(([k, v]) => [k, v.size])),
+      injected: Object.fromEntries([...this.tables].map(([k, v]) => [k, v.size])),
       overrides: this.overrides.size,
       overrides_added: added,
       overrides_removed: removed,
-      changes,
+      changes: written,
     };
     return this.last;
   }
 
-  private isInjected(t: RouteTables, id: string): boolean {
-    const prefix = this.routeInfo.get(id)?.prefix;
-    if (!prefix) return false;
-    for (const m of t.values()) if (m.get(prefix)?.routeId === id) return true;
-    return this.inForce.at(prefix, 0, Date.now()) === id;
-  }
-
   /** The tables of the last cycle (what every injector was asked to hold). */
   desired(): RouteTables {
-    return this.desiredCache;
+    return this.tables;
   }
 
   overridesList(): Override[] {

@@ -33,8 +33,16 @@ export interface Injector {
   readonly kind: string;
   /** Set up classification (rules, marks) and read back what the target holds. */
   start(): Promise<void>;
-  /** Make the target hold `desired`, writing only the changes. */
+  /** Make the target hold `desired`, writing only the differences from what it holds (a full diff). */
   sync(desired: RouteTables): Promise<SyncResult>;
+  /**
+   * Write changes computed by the caller against the tables it last handed
+   * in (the cheap path each cycle). After a failed write the injector sets
+   * `needsSync` and the caller must `sync` the full tables again.
+   */
+  apply(changes: readonly RouteChange[]): Promise<SyncResult>;
+  /** True until the first sync, and after a failed write: the next call must be `sync`. */
+  readonly needsSync: boolean;
   /** What the injector believes the target holds. */
   written(): RouteTables;
   /** Remove routes and classification it installed, unless `keep`. Safe twice. */
@@ -49,6 +57,7 @@ export abstract class DiffingInjector implements Injector {
   protected last?: SyncResult;
   protected writes = 0;
   protected errors = 0;
+  needsSync = true;
 
   constructor(protected readonly log?: Logger) {}
 
@@ -62,7 +71,15 @@ export abstract class DiffingInjector implements Injector {
 
   async sync(desired: RouteTables): Promise<SyncResult> {
     const t0 = performance.now();
-    const changes = diffTables(this.state, desired);
+    this.needsSync = false;
+    return this.write1(diffTables(this.state, desired), t0);
+  }
+
+  async apply(changes: readonly RouteChange[]): Promise<SyncResult> {
+    return this.write1(changes, performance.now());
+  }
+
+  private async write1(changes: readonly RouteChange[], t0: number): Promise<SyncResult> {
     const sets = changes.filter((c) => c.op === 'set').length;
     let error: string | undefined;
     if (changes.length) {
@@ -73,6 +90,7 @@ export abstract class DiffingInjector implements Injector {
       } catch (e) {
         error = e instanceof Error ? e.message : String(e);
         this.errors++;
+        this.needsSync = true;
         this.log?.warn({ injector: this.name, err: error }, 'route injection failed; re-reading the target');
         try {
           this.state = await this.readBack();

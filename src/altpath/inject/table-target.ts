@@ -6,7 +6,7 @@
  * carry are left out and counted.
  */
 import type { Logger } from '../../common/logger.js';
-import { DiffingInjector } from './injector.js';
+import { DiffingInjector, type SyncResult } from './injector.js';
 import type { RouteChange, RouteTables, TableSlot } from './tables.js';
 
 export interface RouteTableTarget {
@@ -30,7 +30,14 @@ export class TableTargetInjector extends DiffingInjector {
 
   async start(): Promise<void> {}
 
-  override async sync(desired: RouteTables): Promise<import('./injector.js').SyncResult> {
+  override async apply(changes: readonly RouteChange[]): Promise<SyncResult> {
+    const fams = new Set(this.target.families);
+    const keep = changes.filter((c) => fams.has(c.family));
+    this.unsupported = changes.length - keep.length;
+    return super.apply(keep);
+  }
+
+  override async sync(desired: RouteTables): Promise<SyncResult> {
     const fams = new Set(this.target.families);
     this.unsupported = 0;
     const filtered: RouteTables = new Map();

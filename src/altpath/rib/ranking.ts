@@ -40,6 +40,11 @@ function addrOrder(a: string, b: string): number {
   }
 }
 
+/** Compare two addresses by their u32 values when both are IPv4 (the common case), else as addresses. */
+function order(x: number, y: number, a: string, b: string): number {
+  return x >= 0 && y >= 0 ? x - y : addrOrder(a, b);
+}
+
 function keepMax(c: Route[], f: (r: Route) => number): Route[] {
   if (c.length < 2) return c;
   let best = -Infinity;
@@ -77,7 +82,7 @@ export function selectBest(cands: readonly Route[]): Route | undefined {
   let best = c[0]!;
   for (let i = 1; i < c.length; i++) {
     const r = c[i]!;
-    const d = addrOrder(r.peer.bgpId, best.peer.bgpId) || addrOrder(r.peer.address, best.peer.address) || (r.peer.id < best.peer.id ? -1 : 1);
+    const d = order(r.peer.bgpIdNum, best.peer.bgpIdNum, r.peer.bgpId, best.peer.bgpId) || order(r.peer.addrNum, best.peer.addrNum, r.peer.address, best.peer.address) || (r.peer.id < best.peer.id ? -1 : 1);
     if (d < 0) best = r;
   }
   return best;
@@ -90,9 +95,37 @@ export function candidates(e: PrefixEntry): Route[] {
   return rs.filter((r) => r.peer.up && r.post === r.peer.hasPostPolicy);
 }
 
+/**
+ * Every step but MED as one comparison (negative: a is better). Without two
+ * routes from the same neighbour AS, MED never applies and this is a total
+ * order, so ranking is a sort.
+ */
+function compareNoMed(a: Route, b: Route): number {
+  return (
+    b.peer.weight - a.peer.weight ||
+    (b.attrs.localPref ?? DEFAULT_LOCAL_PREF) - (a.attrs.localPref ?? DEFAULT_LOCAL_PREF) ||
+    a.attrs.asPathLen - b.attrs.asPathLen ||
+    a.attrs.origin - b.attrs.origin ||
+    (isEbgp(a) ? 0 : 1) - (isEbgp(b) ? 0 : 1) ||
+    order(a.peer.bgpIdNum, b.peer.bgpIdNum, a.peer.bgpId, b.peer.bgpId) ||
+    order(a.peer.addrNum, b.peer.addrNum, a.peer.address, b.peer.address) ||
+    (a.peer.id < b.peer.id ? -1 : a.peer.id > b.peer.id ? 1 : 0)
+  );
+}
+
+function distinctNeighbours(routes: readonly Route[]): boolean {
+  for (let i = 1; i < routes.length; i++) for (let j = 0; j < i; j++) if (routes[i]!.attrs.neighborAs === routes[j]!.attrs.neighborAs) return false;
+  return true;
+}
+
 /** The first `n` routes of a prefix in best-path order. */
 export function rankRoutes(routes: readonly Route[], n = 3): Route[] {
   if (routes.length <= 1) return [...routes];
+  if (distinctNeighbours(routes)) {
+    const sorted = [...routes].sort(compareNoMed);
+    if (sorted.length > n) sorted.length = n;
+    return sorted;
+  }
   const rest = [...routes];
   const out: Route[] = [];
   while (rest.length > 0 && out.length < n) {

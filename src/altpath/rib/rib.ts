@@ -9,7 +9,7 @@
 import { ipv4Mask, ipv4Value, parseIpv6 } from '../../common/net.js';
 import { asPathLength, formatAsPath, type PathAttributes } from '../bgp/update.js';
 import { AsSegmentType } from '../bgp/constants.js';
-import { nlriKey, nlriText, keyNlri, type Nlri, type PrefixKey } from '../bgp/nlri.js';
+import { ipv4Key, nlriKey, nlriText, keyNlri, type Nlri, type PrefixKey } from '../bgp/nlri.js';
 
 /** A monitored BGP peer of a router (one BMP session may monitor many). */
 export interface RibPeer {
@@ -27,18 +27,71 @@ export interface RibPeer {
   /** Configured weight (RFC 4271 has none; Cisco-style, highest wins). @default 0 */
   weight: number;
   up: boolean;
+  /** address and bgpId as u32 (-1 for IPv6), for fast tie-breaks. */
+  addrNum: number;
+  bgpIdNum: number;
 }
 
-/** Attributes plus what ranking reads from them, computed once per UPDATE. */
-export interface RouteAttrs extends PathAttributes {
-  asPathLen: number;
+/**
+ * Attributes plus what ranking reads from them, computed once per UPDATE and
+ * shared by its prefixes. A class (one hidden class for every route: the
+ * ranking's property reads stay monomorphic); the path text and the set of
+ * ASNs are made only when asked for (status, exclusions).
+ */
+export class RouteAttrs implements PathAttributes {
+  readonly origin: PathAttributes['origin'];
+  readonly asPath: PathAttributes['asPath'];
+  readonly nextHop: string | undefined;
+  readonly mpNextHop: string | undefined;
+  readonly med: number | undefined;
+  readonly localPref: number | undefined;
+  readonly atomicAggregate: boolean | undefined;
+  readonly aggregator: PathAttributes['aggregator'];
+  readonly communities: number[] | undefined;
+  readonly asPathLen: number;
   /** First AS of the path (the neighbour AS for MED comparison), 0 when the path is empty. */
-  neighborAs: number;
+  readonly neighborAs: number;
   /** Last AS of the path (the destination network), 0 when empty. */
-  originAs: number;
+  readonly originAs: number;
+  private text?: string;
+  private set?: ReadonlySet<number>;
+
+  constructor(a: PathAttributes) {
+    this.origin = a.origin;
+    this.asPath = a.asPath;
+    this.nextHop = a.nextHop;
+    this.mpNextHop = a.mpNextHop;
+    this.med = a.med;
+    this.localPref = a.localPref;
+    this.atomicAggregate = a.atomicAggregate;
+    this.aggregator = a.aggregator;
+    this.communities = a.communities;
+    let first = 0;
+    let last = 0;
+    for (const s of a.asPath) {
+      if (s.type !== AsSegmentType.AS_SEQUENCE && s.type !== AsSegmentType.AS_SET) continue;
+      if (first === 0 && s.type === AsSegmentType.AS_SEQUENCE && s.asns.length) first = s.asns[0]!;
+      if (s.asns.length) last = s.asns[s.asns.length - 1]!;
+    }
+    this.asPathLen = asPathLength(a.asPath);
+    this.neighborAs = first;
+    this.originAs = last;
+  }
+
+  /** "65001 65002 {65003,65004}". */
+  get pathText(): string {
+    return (this.text ??= formatAsPath(this.asPath));
+  }
+
   /** Every ASN on the path. */
-  asns: ReadonlySet<number>;
-  pathText: string;
+  get asns(): ReadonlySet<number> {
+    if (!this.set) {
+      const s = new Set<number>();
+      for (const seg of this.asPath) if (seg.type === AsSegmentType.AS_SEQUENCE || seg.type === AsSegmentType.AS_SET) for (const x of seg.asns) s.add(x);
+      this.set = s;
+    }
+    return this.set;
+  }
 }
 
 export interface Route {
@@ -48,27 +101,20 @@ export interface Route {
   attrs: RouteAttrs;
   /** ms since the epoch the route was (re)announced. */
   since: number;
+  /** Cached routeId (a route belongs to one prefix; set by the controller). */
+  id?: string;
 }
 
 export interface PrefixEntry {
   key: PrefixKey;
   nlri: Nlri;
   routes: Route[];
+  /** Bumped whenever this prefix's routes change (ranking caches compare it). */
+  version: number;
 }
 
 export function routeAttrs(a: PathAttributes): RouteAttrs {
-  const asns = new Set<number>();
-  let first = 0;
-  let last = 0;
-  for (const s of a.asPath) {
-    if (s.type !== AsSegmentType.AS_SEQUENCE && s.type !== AsSegmentType.AS_SET) continue;
-    for (const x of s.asns) {
-      asns.add(x);
-      if (first === 0 && s.type === AsSegmentType.AS_SEQUENCE) first = x;
-      last = x;
-    }
-  }
-  return { ...a, asPathLen: asPathLength(a.asPath), neighborAs: first, originAs: last, asns, pathText: formatAsPath(a.asPath) };
+  return new RouteAttrs(a);
 }
 
 /** The next hop traffic for this route is sent to. */
@@ -83,8 +129,10 @@ export class Rib {
   private readonly lens4 = new Uint32Array(33);
   private readonly lens6 = new Uint32Array(129);
   private routeCount = 0;
-  /** Bumped on every change; ranking caches compare it. */
+  /** Bumped on every change. */
   version = 0;
+  /** Bumped when a peer appears, goes down or switches to post-policy: candidates of every prefix may differ. */
+  epoch = 0;
 
   get size(): number {
     return this.prefixes.size;
@@ -103,17 +151,25 @@ export class Rib {
   }
 
   /** Find or create a peer record. */
-  ensurePeer(p: Omit<RibPeer, 'hasPostPolicy' | 'weight' | 'up'> & Partial<Pick<RibPeer, 'weight'>>): RibPeer {
+  ensurePeer(p: Omit<RibPeer, 'hasPostPolicy' | 'weight' | 'up' | 'addrNum' | 'bgpIdNum'> & Partial<Pick<RibPeer, 'weight'>>): RibPeer {
     let peer = this.peerMap.get(p.id);
     if (!peer) {
-      peer = { hasPostPolicy: false, weight: 0, up: true, ...p };
+      peer = { hasPostPolicy: false, weight: 0, up: true, ...p, addrNum: ipv4Value(p.address), bgpIdNum: ipv4Value(p.bgpId) };
       this.peerMap.set(p.id, peer);
     } else {
       peer.asn = p.asn;
       peer.bgpId = p.bgpId;
+      peer.bgpIdNum = ipv4Value(p.bgpId);
       if (p.localAsn !== undefined) peer.localAsn = p.localAsn;
     }
+    this.epoch++;
     return peer;
+  }
+
+  /** Mark a peer up (Peer Up, or routes seen before it). */
+  setUp(peer: RibPeer): void {
+    if (!peer.up) this.epoch++;
+    peer.up = true;
   }
 
   entry(key: PrefixKey): PrefixEntry | undefined {
@@ -126,22 +182,31 @@ export class Rib {
 
   /** Announce (or replace) `peer`'s route for each prefix. */
   announce(peer: RibPeer, post: boolean, nlri: readonly Nlri[], attrs: RouteAttrs, now = Date.now()): void {
-    if (post) peer.hasPostPolicy = true;
+    if (post && !peer.hasPostPolicy) {
+      peer.hasPostPolicy = true;
+      this.epoch++;
+    }
     for (let i = 0; i < nlri.length; i++) {
       const n = nlri[i]!;
       const key = nlriKey(n);
       let e = this.prefixes.get(key);
       if (!e) {
-        e = { key, nlri: n, routes: [] };
+        e = { key, nlri: n, routes: [], version: 0 };
         this.prefixes.set(key, e);
         (n.family === 4 ? this.lens4 : this.lens6)[n.len]!++;
       }
       const rs = e.routes;
+      e.version++;
       let j = 0;
       while (j < rs.length && (rs[j]!.peer !== peer || rs[j]!.post !== post)) j++;
-      if (j < rs.length) rs[j] = { peer, post, attrs, since: now };
+      const route: Route = { peer, post, attrs, since: now, id: undefined };
+      if (j < rs.length) rs[j] = route;
       else {
-        rs.push({ peer, post, attrs, since: now });
+        // a new array of the exact size: push() would grow the backing store to 17 slots, per prefix
+        const next = new Array<Route>(rs.length + 1);
+        for (let k = 0; k < rs.length; k++) next[k] = rs[k]!;
+        next[rs.length] = route;
+        e.routes = next;
         this.routeCount++;
       }
     }
@@ -157,6 +222,7 @@ export class Rib {
       const j = e.routes.findIndex((r) => r.peer === peer && r.post === post);
       if (j < 0) continue;
       e.routes.splice(j, 1);
+      e.version++;
       removed++;
       this.routeCount--;
       if (e.routes.length === 0) this.dropEntry(e);
@@ -171,6 +237,7 @@ export class Rib {
     for (const e of this.prefixes.values()) {
       const before = e.routes.length;
       e.routes = e.routes.filter((r) => r.peer !== peer);
+      if (e.routes.length !== before) e.version++;
       removed += before - e.routes.length;
       if (e.routes.length === 0) this.dropEntry(e);
     }
@@ -178,6 +245,7 @@ export class Rib {
     peer.up = false;
     peer.hasPostPolicy = false;
     this.version++;
+    this.epoch++;
     return removed;
   }
 
@@ -212,7 +280,7 @@ export class Rib {
     if (v4 >= 0) {
       for (let len = 32; len >= 0; len--) {
         if (this.lens4[len] === 0) continue;
-        const e = this.prefixes.get(((v4 & ipv4Mask(len)) >>> 0) * 64 + len);
+        const e = this.prefixes.get(ipv4Key((v4 & ipv4Mask(len)) >>> 0, len));
         if (e) return e;
       }
       return undefined;

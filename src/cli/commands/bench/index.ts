@@ -1,5 +1,6 @@
 /** Every `pathsteer bench` subcommand, one file each (keep the list sorted, one per line). */
 import type { RegisterCommand } from '../../command.js';
+import { registerBenchAltpath } from './altpath.js';
 import { registerBenchDataplane } from './dataplane.js';
 import { registerBenchFailover } from './failover.js';
 import { registerBenchGatewayMemory } from './gateway-memory.js';
@@ -10,6 +11,7 @@ import { registerBenchProbes } from './probes.js';
 import { registerBenchRanker } from './ranker.js';
 
 export const benchCommands: RegisterCommand[] = [
+  registerBenchAltpath,
   registerBenchDataplane,
   registerBenchFailover,
   registerBenchGatewayMemory,
