@@ -121,30 +121,38 @@ function buildStream(prefixes: number, peers: number, progress?: (l: string) => 
     nlri.push(p);
   }
   seen.clear();
-  const msgs: BmpInput[] = [];
+  // encode as we go into 16 MiB slabs (no list of 750k message objects for the collector to trip over)
+  const slabs: Buffer[] = [];
+  let slab = Buffer.allocUnsafe(16 << 20);
+  let off = 0;
+  const put = (m: BmpInput): void => {
+    const n = encodingLength(m);
+    if (off + n > slab.length) {
+      slabs.push(slab.subarray(0, off));
+      slab = Buffer.allocUnsafe(Math.max(16 << 20, n));
+      off = 0;
+    }
+    encode(m, slab, off);
+    off += n;
+  };
   let updates = 0;
   for (let k = 0; k < peers; k++) {
     const peer = { address: `198.18.11.${4 * k + 6}`, asn: 65001 + k, bgpId: `198.18.11.${4 * k + 6}` };
-    msgs.push({ type: 'peer-up', peer, localAddress: `198.18.11.${4 * k + 5}`, localPort: 179, remotePort: 40000 + k, sentOpen: { asn: 65000, bgpId: '198.18.10.1' }, receivedOpen: { asn: peer.asn, bgpId: peer.bgpId } });
+    const postPeer = { ...peer, flags: 0x40 };
+    put({ type: 'peer-up', peer, localAddress: `198.18.11.${4 * k + 5}`, localPort: 179, remotePort: 40000 + k, sentOpen: { asn: 65000, bgpId: '198.18.10.1' }, receivedOpen: { asn: peer.asn, bgpId: peer.bgpId } });
     for (let i = 0; i < nlri.length; ) {
       const n = 1 + Math.floor(rand() * 7);
       const len = 2 + Math.floor(rand() * 7);
       const asns = [peer.asn];
       for (let j = 1; j < len; j++) asns.push(1000 + Math.floor(rand() * 60000));
-      msgs.push({ type: 'route-monitoring', peer: { ...peer, flags: 0x40 }, update: { nlri: nlri.slice(i, i + n), attrs: { origin: 0, asPath: [{ type: 2, asns }], nextHop: peer.address, med: Math.floor(rand() * 3) * 10 } } });
+      put({ type: 'route-monitoring', peer: postPeer, update: { nlri: nlri.slice(i, i + n), attrs: { origin: 0, asPath: [{ type: 2, asns }], nextHop: peer.address, med: Math.floor(rand() * 3) * 10 } } });
       i += n;
       updates++;
     }
     progress?.(`altpath bench: encoded peer ${k + 1}/${peers}`);
   }
-  let total = 0;
-  for (const m of msgs) total += encodingLength(m);
-  const buf = Buffer.alloc(total);
-  let off = 0;
-  for (const m of msgs) {
-    encode(m, buf, off);
-    off += encodingLength(m);
-  }
+  slabs.push(slab.subarray(0, off));
+  const buf = Buffer.concat(slabs);
   return { buf, updates, routes: prefixes * peers, nlri };
 }
 

@@ -220,15 +220,23 @@ export class AltpathController {
   }
 
   private isStaticActive(e: PrefixEntry): boolean {
+    if (typeof e.key === 'number') {
+      // IPv4 up to /26 without building the prefix object (this runs over the whole RIB)
+      const net = (e.key & ~63) >>> 0;
+      const len = e.key & 63;
+      for (const s of this.staticActive) if (s.family === 4 && len >= s.len && ((net & ipv4Mask(s.len)) >>> 0) === s.net) return true;
+      return false;
+    }
+    const n = e.nlri;
     for (const s of this.staticActive) {
-      if (s.family !== e.nlri.family || e.nlri.len < s.len) continue;
-      if (e.nlri.family === 4) {
-        if (((e.nlri.net & ipv4Mask(s.len)) >>> 0) === s.net) return true;
+      if (s.family !== n.family || n.len < s.len) continue;
+      if (n.family === 4) {
+        if (((n.net & ipv4Mask(s.len)) >>> 0) === s.net) return true;
       } else {
         let ok = true;
         for (let b = 0; b < s.len && ok; b++) {
           const bit = (x: Buffer): number => (x[b >> 3]! >> (7 - (b & 7))) & 1;
-          ok = bit(e.nlri.bytes) === bit(s.bytes);
+          ok = bit(n.bytes) === bit(s.bytes);
         }
         if (ok) return true;
       }
@@ -274,7 +282,7 @@ export class AltpathController {
       return old;
     }
     const prefix = old?.prefix ?? nlriText(e.nlri);
-    const fam = e.nlri.family;
+    const fam = e.family;
     const ranked = rankPrefix(e, { excludeAsns: this.excludeAsns, alternates: this.config.dscps.length });
     const plan: PrefixPlan = {
       version: e.version,

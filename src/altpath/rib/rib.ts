@@ -99,18 +99,28 @@ export interface Route {
   /** Post-policy (L flag) or pre-policy Adj-RIB-In. */
   post: boolean;
   attrs: RouteAttrs;
-  /** ms since the epoch the route was (re)announced. */
-  since: number;
   /** Cached routeId (a route belongs to one prefix; set by the controller). */
   id?: string;
 }
 
-export interface PrefixEntry {
-  key: PrefixKey;
-  nlri: Nlri;
-  routes: Route[];
+/**
+ * One prefix and its routes. Only the key is stored (a Smi for most IPv4
+ * prefixes): the prefix object is rebuilt when asked for, so a full table
+ * costs the garbage collector three objects per prefix, not five.
+ */
+export class PrefixEntry {
+  routes: Route[] = [];
   /** Bumped whenever this prefix's routes change (ranking caches compare it). */
-  version: number;
+  version = 0;
+  constructor(readonly key: PrefixKey) {}
+
+  get nlri(): Nlri {
+    return keyNlri(this.key);
+  }
+
+  get family(): 4 | 6 {
+    return typeof this.key === 'number' || this.key.startsWith('v4:') ? 4 : 6;
+  }
 }
 
 export function routeAttrs(a: PathAttributes): RouteAttrs {
@@ -181,7 +191,7 @@ export class Rib {
   }
 
   /** Announce (or replace) `peer`'s route for each prefix. */
-  announce(peer: RibPeer, post: boolean, nlri: readonly Nlri[], attrs: RouteAttrs, now = Date.now()): void {
+  announce(peer: RibPeer, post: boolean, nlri: readonly Nlri[], attrs: RouteAttrs): void {
     if (post && !peer.hasPostPolicy) {
       peer.hasPostPolicy = true;
       this.epoch++;
@@ -191,7 +201,7 @@ export class Rib {
       const key = nlriKey(n);
       let e = this.prefixes.get(key);
       if (!e) {
-        e = { key, nlri: n, routes: [], version: 0 };
+        e = new PrefixEntry(key);
         this.prefixes.set(key, e);
         (n.family === 4 ? this.lens4 : this.lens6)[n.len]!++;
       }
@@ -199,7 +209,7 @@ export class Rib {
       e.version++;
       let j = 0;
       while (j < rs.length && (rs[j]!.peer !== peer || rs[j]!.post !== post)) j++;
-      const route: Route = { peer, post, attrs, since: now, id: undefined };
+      const route: Route = { peer, post, attrs, id: undefined };
       if (j < rs.length) rs[j] = route;
       else {
         // a new array of the exact size: push() would grow the backing store to 17 slots, per prefix
@@ -306,7 +316,8 @@ export class Rib {
 
   private dropEntry(e: PrefixEntry): void {
     this.prefixes.delete(e.key);
-    (e.nlri.family === 4 ? this.lens4 : this.lens6)[e.nlri.len]!--;
+    const n = e.nlri;
+    (n.family === 4 ? this.lens4 : this.lens6)[n.len]!--;
   }
 }
 

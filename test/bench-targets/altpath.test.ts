@@ -1,0 +1,21 @@
+/**
+ * `pathsteer bench altpath` against its targets (issue 10): BMP ingest of a
+ * full table (1M IPv4 prefixes from 3 peers) >= 200,000 routes/s, and a
+ * ranking + injection cycle for 100,000 active prefixes <= 1 s. The cycle
+ * checked is the first one (every active prefix ranked, every alternate
+ * written: the worst cycle); steady cycles are far cheaper and are printed.
+ * Margins: 30% on both (absolute rates and times on a shared 2-core machine,
+ * where other jobs take CPU; the bench also prints CPU-time figures).
+ */
+import { describe, it } from 'vitest';
+import { benchAltpath } from '../../bench/altpath.js';
+import { benchTargetsEnabled, expectTarget } from '../support/bench-target.js';
+
+describe.runIf(benchTargetsEnabled)('bench altpath targets', () => {
+  it('ingest >= 200k routes/s; cycle for 100k active prefixes <= 1 s', async () => {
+    const r = await benchAltpath({ linuxRoutes: 2000, progress: (l) => process.stderr.write(`${l}\n`) });
+    process.stderr.write(`bench altpath: ${JSON.stringify(r)}\n`);
+    expectTarget({ name: 'bench altpath: ingest_routes_per_s', measured: r.ingest_routes_per_s, target: 200_000, kind: 'min', margin: 0.3, unit: 'routes/s' });
+    expectTarget({ name: 'bench altpath: cycle_first_ms (100k active)', measured: r.cycle_first_ms, target: 1000, kind: 'max', margin: 0.3, unit: 'ms' });
+  });
+});
