@@ -32,6 +32,7 @@ import { AltpathController } from '../src/altpath/controller/controller.js';
 import { LinuxInjector } from '../src/altpath/inject/linux.js';
 import { MemoryInjector } from '../src/altpath/inject/memory.js';
 import type { RouteTables } from '../src/altpath/inject/tables.js';
+import { rng } from '../gateway-sim/random.js';
 import { run } from '../src/common/exec.js';
 import { missingCaps } from '../src/common/privileges.js';
 import { addNetns, delNetns, runPrefix } from '../src/testbed/netns.js';
@@ -83,19 +84,6 @@ export interface AltpathBenchResult {
 function fullGc(): void {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
-}
-
-/** xorshift32: the same table every run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
 }
 
 /** Prefix i of the synthetic table: /24s (80%), /22s, /20s and /16s spread over the unicast space, all distinct. */

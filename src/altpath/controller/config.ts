@@ -7,15 +7,9 @@ import { z } from 'zod';
 import { UsageError } from '../../common/errors.js';
 import { readJsonFile } from '../../common/json-file.js';
 import { zip } from '../../common/net.js';
-import { parseHostPort } from './listen.js';
+import { zHostPort } from './listen.js';
 
-const hostPort = z.string().superRefine((s, ctx) => {
-  try {
-    parseHostPort(s);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
-  }
-});
+const hostPort = zHostPort();
 
 const dscp = z.number().int().min(1).max(63);
 

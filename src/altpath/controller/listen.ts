@@ -1,4 +1,6 @@
-/** host:port parsing for listeners (IPv6 hosts in brackets), through src/common/net.ts. */
+/** host:port parsing and formatting for listeners (IPv6 hosts in brackets), through src/common/net.ts. */
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
 import { UsageError } from '../../common/errors.js';
 import { ipv4Value, parseIpv6 } from '../../common/net.js';
 
@@ -16,4 +18,20 @@ export function parseHostPort(s: string): { host: string; port: number } {
     }
   }
   return { host, port };
+}
+
+/** zod: a host:port string parseHostPort accepts. */
+export const zHostPort = (): z.ZodString =>
+  z.string().superRefine((s, ctx) => {
+    try {
+      parseHostPort(s);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+    }
+  }) as unknown as z.ZodString;
+
+/** "host:port" ("[v6]:port") of a bound address; null when there is none. */
+export function formatAddress(a: AddressInfo | undefined): string | null {
+  if (!a) return null;
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }

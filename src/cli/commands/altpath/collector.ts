@@ -11,19 +11,11 @@ import { z } from 'zod';
 import { logger } from '../../../common/logger.js';
 import { BmpCollector } from '../../../altpath/bmp/collector.js';
 import { HttpApi } from '../../../altpath/controller/http.js';
-import { parseHostPort } from '../../../altpath/controller/listen.js';
+import { formatAddress, parseHostPort, zHostPort } from '../../../altpath/controller/listen.js';
 import { ribView } from '../../../altpath/rib/view.js';
 import { action, parseOptions, type CliContext } from '../../command.js';
 
-const hostPort = z.string().superRefine((s, ctx) => {
-  try {
-    parseHostPort(s);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-  }
-});
-
-const schema = z.object({ listen: hostPort, http: hostPort, keepCommunities: z.boolean().optional() });
+const schema = z.object({ listen: zHostPort(), http: zHostPort(), keepCommunities: z.boolean().optional() });
 
 export const COLLECTOR_SCHEMA = 'pathsteer.altpath.collector/v1';
 
@@ -48,9 +40,8 @@ export function registerAltpathCollector(altpath: Command, ctx: CliContext): voi
           const b = await collector.listen(l.host, l.port);
           const h = parseHostPort(o.http);
           const a = await api.listen(h.host, h.port);
-          const fmt = (x: { address: string; port: number; family: string }): string => (x.family === 'IPv6' ? `[${x.address}]:${x.port}` : `${x.address}:${x.port}`);
-          log.info({ bmp: fmt(b), http: fmt(a) }, 'BMP collector listening');
-          process.stdout.write(`${JSON.stringify({ ready: true, bmp: fmt(b), http: fmt(a), pid: process.pid })}\n`);
+          log.info({ bmp: formatAddress(b), http: formatAddress(a) }, 'BMP collector listening');
+          process.stdout.write(`${JSON.stringify({ ready: true, bmp: formatAddress(b), http: formatAddress(a), pid: process.pid })}\n`);
           if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
         } finally {
           await collector.close();

@@ -14,6 +14,7 @@ import { logger } from '../../../common/logger.js';
 import { readControllerConfig } from '../../../altpath/controller/config.js';
 import { AltpathController } from '../../../altpath/controller/controller.js';
 import { buildInjectors } from '../../../altpath/controller/injectors.js';
+import { formatAddress } from '../../../altpath/controller/listen.js';
 import { action, parseOptions, type CliContext } from '../../command.js';
 
 const schema = z.object({ config: z.string().min(1), keepRoutes: z.boolean().optional() });
@@ -35,7 +36,7 @@ export function registerAltpathController(altpath: Command, ctx: CliContext): vo
         });
         try {
           const a = await controller.start();
-          const fmt = (x?: { address: string; port: number; family: string }): string | null => (!x ? null : x.family === 'IPv6' ? `[${x.address}]:${x.port}` : `${x.address}:${x.port}`);
+          const fmt = formatAddress;
           log.info({ bmp: fmt(a.bmp), http: fmt(a.http), cycle_ms: config.cycleMs, dscps: config.dscps, injectors: controller.injectors.map((i) => i.name) }, 'AltPath controller running');
           process.stdout.write(`${JSON.stringify({ ready: true, bmp: fmt(a.bmp), http: fmt(a.http), pid: process.pid })}\n`);
           if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
