@@ -366,8 +366,10 @@ export class AltpathController {
           cur.routeId = id!;
           return;
         }
-        m.set(prefix, { prefix, family, nextHop, routeId: id! });
-        changes.push({ slot, op: 'set', prefix, family, nextHop, routeId: id });
+        // one object serves as the change and as the table entry (a first cycle writes every active prefix)
+        const c: RouteChange & InjectedRoute = { slot, op: 'set', prefix, family, nextHop, routeId: id! };
+        m.set(prefix, c);
+        changes.push(c);
       } else if (cur) {
         m.delete(prefix);
         changes.push({ slot, op: 'delete', prefix, family });

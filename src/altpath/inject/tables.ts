@@ -30,6 +30,7 @@ export interface RouteChange {
   family: 4 | 6;
   /** For 'set'. */
   nextHop?: string;
+  /** For 'set'. */
   routeId?: string;
 }
 
@@ -56,7 +57,8 @@ export function applyChanges(t: RouteTables, changes: readonly RouteChange[]): v
     let m = t.get(c.slot);
     if (c.op === 'set') {
       if (!m) t.set(c.slot, (m = new Map()));
-      m.set(c.prefix, { prefix: c.prefix, family: c.family, nextHop: c.nextHop!, routeId: c.routeId ?? '' });
+      // a change carries every field of a route: keep the object itself (changes are never modified after)
+      m.set(c.prefix, c as RouteChange & InjectedRoute);
     } else m?.delete(c.prefix);
   }
 }
