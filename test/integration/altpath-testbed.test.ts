@@ -6,6 +6,9 @@
  * the client counted on each provider link. DSCP marks come from an nftables
  * rule on the server: a stand-in until the altpath_dscp BPF program merges.
  */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:net';
 import { run } from '../../src/common/exec.js';
@@ -14,7 +17,9 @@ import { AltpathController } from '../../src/altpath/controller/controller.js';
 import { LinuxInjector } from '../../src/altpath/inject/linux.js';
 import { SAMPLES_PATH, type ConnSample } from '../../src/altpath/sample.js';
 import { AltpathTestbed, CLIENT_ADDRS, listenInNetns, SERVER_ADDR } from '../../src/testbed/altpath.js';
-import { HELPER, nsenter } from '../support/netns.js';
+import { nsenterArgv } from '../../src/testbed/netns.js';
+import { CLI } from '../support/cli.js';
+import { cliOkIn, HELPER, nsenter } from '../support/netns.js';
 import { canUseNetns } from '../support/privileged.js';
 
 const CYCLE_MS = 1000;
@@ -27,6 +32,7 @@ describe.runIf(canUseNetns)('AltPath controller in the FRR testbed (Linux inject
   let bmp: Server;
   let httpUrl = '';
   let inj: LinuxInjector;
+  let bmpPort = 0;
 
   const p = (i: number) => tb.providers[i - 1]!;
 
@@ -63,7 +69,8 @@ describe.runIf(canUseNetns)('AltPath controller in the FRR testbed (Linux inject
     ctl.attachBmp(bmp);
     const a = await ctl.http.listen('127.0.0.1', 0);
     httpUrl = `http://127.0.0.1:${a.port}`;
-    await tb.startBgp({ bmpPort: (bmp.address() as { port: number }).port });
+    bmpPort = (bmp.address() as { port: number }).port;
+    await tb.startBgp({ bmpPort });
     // the stand-in marker: DSCP 12 on UDP to port 40012, DSCP 24 on UDP to port 40024
     await run(['nft', '-f', '-'], {
       netns: tb.ns.server,
@@ -173,5 +180,33 @@ describe.runIf(canUseNetns)('AltPath controller in the FRR testbed (Linux inject
     expect(await tb.routeIn(1000, P203)).toBeUndefined();
     expect((await run(['ip', '-n', tb.ns.pr, 'rule', 'show'])).stdout).not.toMatch(/fwmark 0x7a0c|lookup 1000/);
     expect((await run(['nft', 'list', 'tables'], { netns: tb.ns.pr })).stdout).not.toContain('pathsteer_altpath');
+  });
+
+  it('the same as a daemon: `pathsteer altpath controller` in the router namespace takes over the BMP feed, injects, cleans up on SIGTERM', async () => {
+    // the in-process controller has stopped; FRR reconnects to the same address (127.0.0.1:port in the router namespace)
+    const port = (bmp.address() as { port: number } | null)?.port ?? bmpPort;
+    const cfg = join(tb.dir, 'controller.json');
+    writeFileSync(cfg, JSON.stringify({ bmpListen: `127.0.0.1:${port}`, httpListen: '127.0.0.1:0', cycleMs: CYCLE_MS, activePrefixes: [P203, P198], injectors: [{ kind: 'linux', ingressInterfaces: ['srv'] }] }));
+    const argv = nsenterArgv(tb.ns.pr, ['node', CLI, 'altpath', 'controller', '--config', cfg]);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const ready = await new Promise<{ http: string }>((resolve, reject) => {
+        let buf = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const line = buf.split('\n').find((l) => l.startsWith('{'));
+          if (line) resolve(JSON.parse(line) as { http: string });
+        });
+        child.on('exit', (c) => reject(new Error(`controller exited ${c}`)));
+      });
+      await until('tables filled by the daemon', async () => [await tb.routeIn(1012, P203), await tb.routeIn(1024, P198)], (v) => v[0] === p(2).address && v[1] === p(1).address, 20_000);
+      const st = JSON.parse(await cliOkIn(tb.ns.pr, ['altpath', 'status', '--controller', `http://${ready.http}`, '--json'])) as { tables: Record<string, Record<string, Record<string, string>>> };
+      expect(st.tables[`linux`]!['dscp:12']![P203]).toBe(p(2).address);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', r)))).toBe(0);
+    expect(await tb.routeIn(1012, P203)).toBeUndefined();
+    expect((await run(['ip', '-n', tb.ns.pr, 'rule', 'show'])).stdout).not.toMatch(/fwmark 0x7a0c/);
   });
 });
