@@ -77,6 +77,12 @@ export interface AltpathBenchResult {
   cycle_churn_ms: number;
   cycle_churn_cpu_ms: number;
   cycle_churn_changes: number;
+  /**
+   * CPU ms this process needed for a fixed reference job (1M Map.set of
+   * small-integer keys) in the same run: on a contended machine CPU time
+   * inflates too (shared caches, hyperthreads, system time); compare runs by it.
+   */
+  calibration_cpu_ms: number;
   linux: null | { routes: number; add_us_per_route: number; change_us_per_route: number; delete_us_per_route: number };
 }
 
@@ -142,6 +148,17 @@ function buildStream(prefixes: number, peers: number, progress?: (l: string) => 
   slabs.push(slab.subarray(0, off));
   const buf = Buffer.concat(slabs);
   return { buf, updates, routes: prefixes * peers, nlri };
+}
+
+function calibrate(): number {
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const c = process.cpuUsage();
+    const m = new Map<number, number>();
+    for (let i = 0; i < 1_000_000; i++) m.set((i * 64) | 0, i);
+    best = Math.min(best, cpuSeconds(c) * 1000);
+  }
+  return +best.toFixed(1);
 }
 
 function cpuSeconds(since: NodeJS.CpuUsage): number {
@@ -240,6 +257,7 @@ export async function benchAltpath(o: AltpathBenchOptions = {}): Promise<Altpath
     const c3 = await ctl.cycle(now + 3);
     const c3cpu = cpuSeconds(cpu) * 1000;
     const linux = await linuxPart(o.linuxRoutes ?? 10_000);
+    const calibration = calibrate();
     await ctl.stop();
     return {
       prefixes,
@@ -264,6 +282,7 @@ export async function benchAltpath(o: AltpathBenchOptions = {}): Promise<Altpath
       cycle_churn_ms: c3.ms,
       cycle_churn_cpu_ms: +c3cpu.toFixed(1),
       cycle_churn_changes: c3.changes.memory ?? 0,
+      calibration_cpu_ms: calibration,
       linux,
     };
   } finally {
