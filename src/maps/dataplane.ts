@@ -9,19 +9,33 @@
  * Layout, per network namespace (see loader/netns.ts):
  *   pins:   /sys/fs/bpf/pathsteer/[ns/NAME/]IFNAME/ps_*
  *   record: /run/pathsteer/[ns/NAME/]IFNAME.json
+ *
+ * Pins are the first way to the maps, not the only one: a process started with
+ * `ip netns exec` (or from a unit with private mounts) sees a bpffs of its own
+ * mount namespace (attach mounts one when there is none, see loader/bpffs.ts),
+ * where another process's pins are not. The record names the filters, and the
+ * program a filter runs names its maps, so every process of the network
+ * namespace finds the same maps (`mapsOfFilter`), and attach adopts them.
  */
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PathsteerError, UsageError } from '../common/errors.js';
+import { makeDirs } from '../common/fs.js';
 import { logger } from '../common/logger.js';
 import {
   BpfError,
   BpfMap,
   BpfObject,
+  BPF_FS_MAGIC,
+  BPFFS_MOUNT_POINT,
   Btf,
+  ensureBpffs,
+  fsMagic,
+  fsTypeName,
   ifIndex,
+  mapsOfProgram,
   mapInfo,
   netnsScope,
   pinDifferences,
@@ -146,7 +160,7 @@ export function readRecord(loc: Location): AttachRecord | undefined {
 }
 
 function writeRecord(loc: Location, rec: AttachRecord): void {
-  mkdirSync(dirname(loc.stateFile), { recursive: true, mode: 0o755 });
+  makeDirs(dirname(loc.stateFile), 0o755);
   const tmp = `${loc.stateFile}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o644 });
   renameSync(tmp, loc.stateFile);
@@ -311,6 +325,7 @@ function attachOnce(o: AttachOptions): AttachResult {
     prev = { ...prev, hookCreated: false };
   }
   const live = prev && prev.ifindex === ifindex ? prev : undefined;
+  ensureBpffs(o.pinRoot ?? PIN_ROOT);
   const variant = o.variant ?? 'auto';
   const wantIngress = o.ingress ?? true;
   const egressProgram = sportProgram(variant);
@@ -328,6 +343,17 @@ function attachOnce(o: AttachOptions): AttachResult {
     sport.setGlobal(NO_FLOW_CACHE, flowCache ? 0 : 1);
     const dirExisted = existsSync(loc.pinDir);
     const replacedPins = dirExisted ? dropStalePins(sport, loc.pinDir) : [];
+    // pins made in another mount namespace's bpffs are not visible here: adopt
+    // the maps the attached program uses instead (and pin them here too)
+    const adopted = live && !pinsVisible(loc.pinDir, SPORT_MAPS) ? mapsOfFilter(live, SPORT_MAPS) : undefined;
+    if (adopted) {
+      try {
+        for (const [name, m] of adopted) if (!existsSync(join(loc.pinDir, name))) sport.reuseMap(name, m);
+      } finally {
+        for (const m of adopted.values()) m.close();
+      }
+      log.info({ ifname: o.ifname, pinDir: loc.pinDir }, 'adopted the maps of the attached programs (their pins are in another mount namespace)');
+    }
     const plans = sport.pinMaps(loc.pinDir, SPORT_MAPS);
     if (!dirExisted) undo.push(`rmdir ${loc.pinDir}`, () => removeEmptyDirs(loc.pinDir, o.pinRoot ?? PIN_ROOT));
     sport.load();
@@ -399,7 +425,8 @@ function attachOnce(o: AttachOptions): AttachResult {
     writeRecord(loc, record);
     undo.commit();
     log.debug({ ifname: o.ifname, egress: egress.filter, ingress: ingress?.filter, replaced: !!prev }, 'attached');
-    return { record, replaced: !!prev, reusedPins: plans.filter((p) => p.reused).map((p) => p.name), replacedPins, config };
+    const reusedPins = adopted ? [...SPORT_MAPS] : plans.filter((p) => p.reused).map((p) => p.name);
+    return { record, replaced: !!prev, reusedPins, replacedPins, config };
   } catch (e) {
     try {
       undo.run();
@@ -421,6 +448,31 @@ function removeFilter(f: TcFilter): FilterOutcome {
   if (progId === undefined) return 'gone';
   log.warn({ ifindex: f.ifindex, point: f.point, expected: f.progId, found: progId }, 'the filter now runs another program; left alone');
   return 'replaced-by-other';
+}
+
+/**
+ * The maps of an attached interface found through the program its recorded
+ * egress filter runs (when that filter still runs the recorded program), keyed
+ * by name; undefined when there is no such filter. Works from any mount
+ * namespace (needs CAP_SYS_ADMIN, as opening maps by id does).
+ */
+export function mapsOfFilter(rec: AttachRecord, names: readonly string[]): Map<string, BpfMap> | undefined {
+  const f = rec.egress.filter;
+  if (ifIndex(rec.ifname) !== rec.ifindex) return undefined;
+  const progId = tcQuery(f.ifindex, f.point, f.handle, f.priority);
+  if (progId === undefined || progId !== f.progId) return undefined;
+  return mapsOfProgram(progId, names);
+}
+
+/** What the pin root's mount point holds now: bpffs, or another filesystem (ip netns exec's fresh sysfs) or nothing. */
+export function pinFilesystem(): { mountPoint: string; bpffs: boolean; type: string } {
+  const m = fsMagic(BPFFS_MOUNT_POINT);
+  return { mountPoint: BPFFS_MOUNT_POINT, bpffs: m === BPF_FS_MAGIC, type: m === undefined ? 'missing' : fsTypeName(m) };
+}
+
+/** Are the pins of these maps visible here (bpffs mounted, every pin present)? */
+function pinsVisible(pinDir: string, names: readonly string[]): boolean {
+  return fsMagic(pinDir) === BPF_FS_MAGIC && names.every((n) => existsSync(join(pinDir, n)));
 }
 
 /** Remove dir and then its parents up to (not including) root, while they are empty. */
@@ -472,7 +524,7 @@ export function detach(ifname: string, o: DetachOptions = {}): DetachResult {
       res.hookDestroyed = true;
     }
   }
-  if (!o.keepMaps) {
+  if (!o.keepMaps && fsMagic(rec.pinDir) === BPF_FS_MAGIC) {
     for (const name of rec.pinsOwned) {
       const p = join(rec.pinDir, name);
       if (existsSync(p)) {
@@ -562,19 +614,28 @@ export class SportMaps {
   }
 
   static openDir(loc: Location): SportMaps {
-    const missing = SPORT_MAPS.filter((n) => !existsSync(join(loc.pinDir, n)));
-    if (missing.length > 0) {
-      throw new UsageError(
-        `pathsteer is not attached to ${loc.ifname} in this network namespace (missing ${missing.map((n) => join(loc.pinDir, n)).join(', ')}); run pathsteer attach --iface ${loc.ifname}`,
-      );
+    let maps = new Map<string, BpfMap>();
+    if (!pinsVisible(loc.pinDir, SPORT_MAPS)) {
+      // pins in another mount namespace's bpffs (ip netns exec): the attached program's maps
+      const rec = readRecord(loc);
+      const found = rec ? mapsOfFilter(rec, SPORT_MAPS) : undefined;
+      if (!found) {
+        const missing = SPORT_MAPS.filter((n) => !existsSync(join(loc.pinDir, n)));
+        throw new UsageError(
+          `pathsteer is not attached to ${loc.ifname} in this network namespace (${rec ? 'its recorded filter is gone' : `no ${loc.stateFile}`}; missing ${missing.map((n) => join(loc.pinDir, n)).join(', ') || 'nothing'}); run pathsteer attach --iface ${loc.ifname}`,
+        );
+      }
+      maps = found;
     }
     const obj = BpfObject.open(objectPath('vxlanSport'));
-    const maps = new Map<string, BpfMap>();
     try {
       const differences: string[] = [];
       for (const name of SPORT_MAPS) {
-        const m = BpfMap.fromPin(join(loc.pinDir, name));
-        maps.set(name, m);
+        let m = maps.get(name);
+        if (!m) {
+          m = BpfMap.fromPin(join(loc.pinDir, name));
+          maps.set(name, m);
+        }
         differences.push(...pinDifferences(obj.mapDef(name), mapInfo(m.fd)));
       }
       if (differences.length > 0) throw new PinMismatchError(loc.pinDir, differences);

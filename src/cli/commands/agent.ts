@@ -15,6 +15,9 @@ import { action, parseOptions, zcli, type CliContext, type CommandOutput } from 
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+/** After SIGINT/SIGTERM the agent exits within this, stopped cleanly or not (detach runs either way). */
+export const AGENT_STOP_DEADLINE_MS = 1500;
+
 /** CLI flag name -> config key, with the value converted for the schema. */
 function flagsToConfig(raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -103,10 +106,15 @@ export function registerAgent(program: Command, ctx: CliContext): void {
       action(async (raw: Record<string, unknown>) => {
         const cfg = agentConfig(raw);
         requireCaps(['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON'], 'pathsteer agent');
-        await runAgent(cfg, ctx.signal, (a) => {
-          ctx.progress(`pathsteer agent: running on ${cfg.iface} (VTEP ${a.status().local_vtep}); Ctrl-C to stop`);
-          // one JSON line for supervisors and the testbed: the agent is up
-          process.stdout.write(`${JSON.stringify({ ready: true, iface: cfg.iface, pid: process.pid, process_id: a.processId })}\n`);
+        // SIGINT/SIGTERM: the agent stops (and detaches) well within 2 s; if it has not, it exits anyway
+        ctx.setStopDeadline(AGENT_STOP_DEADLINE_MS);
+        await runAgent(cfg, ctx.signal, {
+          onForcedExit: (fn) => ctx.setForcedExitCleanup(fn),
+          onReady: (a) => {
+            ctx.progress(`pathsteer agent: running on ${cfg.iface} (VTEP ${a.status().local_vtep}); Ctrl-C to stop`);
+            // one JSON line for supervisors and the testbed: the agent is up
+            process.stdout.write(`${JSON.stringify({ ready: true, iface: cfg.iface, pid: process.pid, process_id: a.processId })}\n`);
+          },
         });
       }),
     );
