@@ -13,6 +13,8 @@ import { chooseOverride } from '../../src/altpath/measure/overrides.js';
 import { RouteStats } from '../../src/altpath/measure/route-stats.js';
 import type { ConnSample } from '../../src/altpath/sample.js';
 import { UsageError } from '../../src/common/errors.js';
+import { logger } from '../../src/common/logger.js';
+import { SampleShipper } from '../../src/altpath/sampler/shipper.js';
 
 const P = '203.0.113.0/24';
 const peers = [
@@ -212,5 +214,22 @@ describe('AltPath pieces', () => {
     expect(pr.routes()['dscp:12']).toEqual({ [P]: '198.18.11.10' });
     await inj.stop();
     expect(pr.forward({ dscp: 12, dst: '203.0.113.9' }).table).toBe('override');
+  });
+
+  it("the sampler's shipper delivers to the controller's POST /v1/samples (the contract of sample.ts)", async () => {
+    const { ctl } = make();
+    const a = await ctl.http.listen('127.0.0.1', 0);
+    const shipper = new SampleShipper({ controller: `http://127.0.0.1:${a.port}`, batchSize: 10, flushIntervalMs: 50, logger });
+    try {
+      shipper.start();
+      shipper.push(Array.from({ length: 25 }, (_, i) => sample(12, 5, Date.now() - i)));
+      const deadline = Date.now() + 10_000;
+      while (shipper.stats().accepted < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(shipper.stats()).toMatchObject({ accepted: 25, rejected: 0, dropped: 0 });
+      expect((ctl.status() as { samples: { accepted: number } }).samples.accepted).toBe(25);
+    } finally {
+      await shipper.stop();
+      await ctl.stop();
+    }
   });
 });
