@@ -5,6 +5,7 @@ import { encode, type BmpInput } from '../../src/altpath/bmp/messages.js';
 import { BmpSession } from '../../src/altpath/bmp/session.js';
 import { parseControllerConfig, type ControllerConfigInput } from '../../src/altpath/controller/config.js';
 import { AltpathController } from '../../src/altpath/controller/controller.js';
+import { LinuxInjector } from '../../src/altpath/inject/linux.js';
 import { MemoryInjector } from '../../src/altpath/inject/memory.js';
 import { TableTargetInjector } from '../../src/altpath/inject/table-target.js';
 import { diffTables, type RouteTables } from '../../src/altpath/inject/tables.js';
@@ -231,5 +232,16 @@ describe('AltPath pieces', () => {
       await shipper.stop();
       await ctl.stop();
     }
+  });
+
+  it('the Linux injector leaves out what the kernel cannot hold (IPv6 route, IPv4-mapped next hop) and builds its rules and marks', () => {
+    const inj = new LinuxInjector({ dscps: [12, 24], ingressInterfaces: ['srv'] });
+    const accepts = (r: { family: 4 | 6; nextHop: string }): boolean => (inj as unknown as { accepts(x: typeof r): boolean }).accepts(r);
+    expect(accepts({ family: 4, nextHop: '198.18.11.6' })).toBe(true);
+    expect(accepts({ family: 6, nextHop: '2001:db8::1' })).toBe(true);
+    expect(accepts({ family: 6, nextHop: '::ffff:198.18.11.6' })).toBe(false);
+    expect(inj.ruleLines()).toEqual(['rule add fwmark 0x7a0c lookup 1012 priority 1000', 'rule add fwmark 0x7a18 lookup 1024 priority 1001', 'rule add lookup 1000 priority 1100']);
+    expect(inj.nftScript()).toContain('iifname { "srv" } ip dscp 12 meta mark set 0x7a0c');
+    expect(() => new LinuxInjector({ dscps: [12], overridePriority: 900 })).toThrow(/override rule priority/);
   });
 });

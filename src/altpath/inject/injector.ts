@@ -15,6 +15,8 @@ export interface SyncResult {
   ms: number;
   /** A write that failed (the injector re-read its target and will retry next cycle). */
   error?: string;
+  /** Routes left out because the target cannot hold them (see `accepts`). */
+  unsupported?: number;
 }
 
 export interface InjectorStatus {
@@ -69,6 +71,19 @@ export abstract class DiffingInjector implements Injector {
   protected abstract readBack(): Promise<RouteTables>;
   protected abstract tableNames(): Record<TableSlot, string>;
 
+  /**
+   * Whether the target can hold this route (e.g. gateway-sim carries IPv4
+   * only; a Linux IPv6 route cannot have an IPv4 next hop). Routes it cannot
+   * hold are left out of every write and counted in `unsupported`: the
+   * marked traffic of that prefix takes the default route.
+   */
+  protected accepts(_r: { family: 4 | 6; nextHop?: string }): boolean {
+    return true;
+  }
+
+  /** Routes left out by the last write because the target cannot hold them. */
+  unsupported = 0;
+
   async sync(desired: RouteTables): Promise<SyncResult> {
     const t0 = performance.now();
     this.needsSync = false;
@@ -79,7 +94,9 @@ export abstract class DiffingInjector implements Injector {
     return this.write1(changes, performance.now());
   }
 
-  private async write1(changes: readonly RouteChange[], t0: number): Promise<SyncResult> {
+  private async write1(all: readonly RouteChange[], t0: number): Promise<SyncResult> {
+    const changes = all.filter((c) => c.op === 'delete' || this.accepts(c));
+    this.unsupported = all.length - changes.length;
     const sets = changes.filter((c) => c.op === 'set').length;
     let error: string | undefined;
     if (changes.length) {
@@ -99,7 +116,14 @@ export abstract class DiffingInjector implements Injector {
         }
       }
     }
-    this.last = { changes: changes.length, sets, deletes: changes.length - sets, ms: +(performance.now() - t0).toFixed(3), ...(error ? { error } : {}) };
+    this.last = {
+      changes: changes.length,
+      sets,
+      deletes: changes.length - sets,
+      ms: +(performance.now() - t0).toFixed(3),
+      ...(this.unsupported ? { unsupported: this.unsupported } : {}),
+      ...(error ? { error } : {}),
+    };
     return this.last;
   }
 

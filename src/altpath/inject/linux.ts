@@ -169,6 +169,12 @@ export class LinuxInjector extends DiffingInjector {
     this.log?.info({ injector: this.name, tables: this.tableNames(), routes_found: [...this.state.values()].reduce((s, m) => s + m.size, 0) }, 'linux injector ready');
   }
 
+  /** An IPv6 route needs an IPv6 next hop: FRR's IPv4-mapped next hops (IPv6 over an IPv4 session) cannot be installed (no RTA_VIA for IPv6 here). */
+  protected override accepts(r: { family: 4 | 6; nextHop?: string }): boolean {
+    if (r.family === 4) return r.nextHop === undefined || ipv4Value(r.nextHop) >= 0;
+    return r.nextHop === undefined || (ipv4Value(r.nextHop) < 0 && !r.nextHop.toLowerCase().startsWith('::ffff:'));
+  }
+
   protected async write(changes: readonly RouteChange[]): Promise<void> {
     const lines = changes.map((c) => {
       const t = this.tableOf.get(c.slot);

@@ -6,7 +6,7 @@
  * carry are left out and counted.
  */
 import type { Logger } from '../../common/logger.js';
-import { DiffingInjector, type SyncResult } from './injector.js';
+import { DiffingInjector } from './injector.js';
 import type { RouteChange, RouteTables, TableSlot } from './tables.js';
 
 export interface RouteTableTarget {
@@ -17,8 +17,6 @@ export interface RouteTableTarget {
 
 export class TableTargetInjector extends DiffingInjector {
   readonly kind = 'table-target';
-  /** Routes of the last sync left out because the target does not carry their family. */
-  unsupported = 0;
 
   constructor(
     readonly name: string,
@@ -30,23 +28,8 @@ export class TableTargetInjector extends DiffingInjector {
 
   async start(): Promise<void> {}
 
-  override async apply(changes: readonly RouteChange[]): Promise<SyncResult> {
-    const fams = new Set(this.target.families);
-    const keep = changes.filter((c) => fams.has(c.family));
-    this.unsupported = changes.length - keep.length;
-    return super.apply(keep);
-  }
-
-  override async sync(desired: RouteTables): Promise<SyncResult> {
-    const fams = new Set(this.target.families);
-    this.unsupported = 0;
-    const filtered: RouteTables = new Map();
-    for (const [slot, m] of desired) {
-      const f = new Map([...m].filter(([, r]) => fams.has(r.family)));
-      this.unsupported += m.size - f.size;
-      filtered.set(slot, f);
-    }
-    return super.sync(filtered);
+  protected override accepts(r: { family: 4 | 6 }): boolean {
+    return this.target.families.includes(r.family);
   }
 
   protected async write(changes: readonly RouteChange[]): Promise<void> {
