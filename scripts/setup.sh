@@ -16,6 +16,7 @@ PKGS=(
   iptables nftables libnetfilter-queue-dev libnetfilter-queue1  # failure injection, delay helper
   gcc make pkg-config                                           # C helpers
   ruby                                                          # evaluates vagrant/Vagrantfile in tests
+  frr                                                           # AltPath testbed: bgpd -M bmp, zebra (FRR 8.4)
 )
 missing=()
 for p in "${PKGS[@]}"; do

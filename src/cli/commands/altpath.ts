@@ -9,6 +9,6 @@ import { altpathCommands } from './altpath/index.js';
 export function registerAltpath(program: Command, ctx: CliContext): void {
   const ap = program
     .command('altpath')
-    .description('AltPath: measure alternate BGP routes with a DSCP-marked share of real traffic');
+    .description('AltPath: measure alternate BGP routes with a DSCP-marked share of real traffic; BMP-fed alternate routes per DSCP, overrides');
   for (const register of altpathCommands) register(ap, ctx);
 }
