@@ -52,24 +52,34 @@ export interface DataplaneBenchResult {
   program: string;
 }
 
-/** Ethernet + IPv4 + UDP(4789, checksum) + VXLAN + a 64-byte inner frame; network order. */
-export function vxlanPacket(saddr: string, daddr: string, sport: number): Buffer {
-  const inner = Buffer.alloc(64, 0x5a);
-  inner.writeUInt16BE(0x0800, 12);
-  const udpLen = 8 + 8 + inner.length;
-  const p = Buffer.alloc(14 + 20 + udpLen);
+/**
+ * An Ethernet + IPv4 frame (no options, DF, TTL 64, header checksum set) with
+ * room for `l4Len` bytes of protocol `proto` after the header at offset 34;
+ * network order.
+ */
+export function ethIpv4Frame(saddr: string, daddr: string, proto: number, l4Len: number): Buffer {
+  const p = Buffer.alloc(14 + 20 + l4Len);
   p.writeUInt16BE(0x0800, 12);
   p[14] = 0x45;
-  p.writeUInt16BE(20 + udpLen, 16);
+  p.writeUInt16BE(20 + l4Len, 16);
   p.writeUInt16BE(0x4000, 20);
   p[22] = 64;
-  p[23] = 17;
+  p[23] = proto;
   ipv4Bytes(saddr, p, 26);
   ipv4Bytes(daddr, p, 30);
   let s = 0;
   for (let i = 14; i < 34; i += 2) s += p.readUInt16BE(i);
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   p.writeUInt16BE(~s & 0xffff, 24);
+  return p;
+}
+
+/** Ethernet + IPv4 + UDP(4789, checksum) + VXLAN + a 64-byte inner frame; network order. */
+export function vxlanPacket(saddr: string, daddr: string, sport: number): Buffer {
+  const inner = Buffer.alloc(64, 0x5a);
+  inner.writeUInt16BE(0x0800, 12);
+  const udpLen = 8 + 8 + inner.length;
+  const p = ethIpv4Frame(saddr, daddr, 17, udpLen);
   p.writeUInt16BE(sport, 34);
   p.writeUInt16BE(4789, 36);
   p.writeUInt16BE(udpLen, 38);

@@ -16,3 +16,4 @@ export * from './channels.js';
 export * from './experiments.js';
 export * from './example.js';
 export * from './random.js';
+export * from './altpath/peering-router.js';

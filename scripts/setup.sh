@@ -18,6 +18,7 @@ PKGS=(
   ruby                                                          # evaluates vagrant/Vagrantfile in tests
   redis-server                                                  # fleet store (tests start their own, no service needed)
   chromium                                                      # dashboard tests and bench fleet (headless, via playwright-core)
+  frr                                                           # AltPath testbed: bgpd -M bmp, zebra (FRR 8.4)
 )
 missing=()
 for p in "${PKGS[@]}"; do

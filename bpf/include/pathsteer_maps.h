@@ -1,6 +1,6 @@
 /* pathsteer_maps.h: every BPF map, typed with its key/value struct. A program
  * defines the groups it uses before including this header (PS_MAPS_CORE,
- * PS_MAPS_PATH, PS_MAPS_ALTPATH, PS_MAPS_CONN), so an object creates only its
+ * PS_MAPS_PATH, PS_MAPS_ALTPATH, PS_MAPS_ALTPATH_CACHE, PS_MAPS_CONN), so an object creates only its
  * own maps; maps of the same name are shared between objects through pins. */
 #ifndef PATHSTEER_MAPS_H
 #define PATHSTEER_MAPS_H
@@ -12,7 +12,9 @@
 #define PS_ACTIVITY_MAX_PEERS 65536
 #define PS_FLOW_CACHE_SLOTS 1024 /* per CPU; a power of two */
 #define PS_ALTPATH_EXCLUDE_MAX 4096
+#define PS_ALTPATH_CACHE_SLOTS 1024 /* per CPU; a power of two */
 #define PS_CONN_EVENTS_BYTES (1 << 20)
+#define PS_CONN_START_MAX 65536 /* sampled connections open at once */
 
 #ifdef PS_MAPS_CORE
 struct {
@@ -75,9 +77,41 @@ struct {
 	__type(key, struct ps_lpm_key);
 	__type(value, __u8);
 } ps_altpath_exclude SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PS_AP_STAT_MAX);
+	__type(key, __u32); /* enum ps_altpath_stat */
+	__type(value, __u64);
+} ps_altpath_stats SEC(".maps");
+#endif
+
+#ifdef PS_MAPS_ALTPATH_CACHE
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PS_ALTPATH_CACHE_SLOTS);
+	__type(key, __u32); /* ps_altpath_slot_of(flow) */
+	__type(value, struct ps_altpath_slot);
+} ps_altpath_cache SEC(".maps");
 #endif
 
 #ifdef PS_MAPS_CONN
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ps_conn_config);
+} ps_conn_config SEC(".maps");
+
+/* Sampled connections still open: socket address -> bpf_ktime_get_ns() at
+ * ESTABLISHED. LRU, so sockets that never close cleanly cannot fill it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PS_CONN_START_MAX);
+	__type(key, __u64);
+	__type(value, __u64);
+} ps_conn_start SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, PS_CONN_EVENTS_BYTES); /* records: struct ps_conn_event */

@@ -127,6 +127,25 @@ struct ps_flow_slot {
 };
 _Static_assert(sizeof(struct ps_flow_slot) == 48, "ps_flow_slot size");
 
+/* ps_altpath_stats counter ids (per CPU), shared by altpath_dscp (per packet,
+ * exactly one of MARKED..SKIPPED for every IPv4/IPv6 packet while rules are
+ * configured) and conn_stats (per TCP connection). New ids are appended before
+ * PS_AP_STAT_MAX. */
+enum ps_altpath_stat {
+	PS_AP_STAT_MARKED = 0,        /* selected flow: DSCP written (or already the rule's value) */
+	PS_AP_STAT_EXCLUDED = 1,      /* selected flow, destination in ps_altpath_exclude: untouched */
+	PS_AP_STAT_UNSELECTED = 2,    /* TCP/UDP flow outside every rule's share: untouched */
+	PS_AP_STAT_PREMARKED = 3,     /* DSCP already set by the sender (only_unmarked): untouched */
+	PS_AP_STAT_SKIPPED = 4,       /* IP but no flow to hash (fragment, other protocol, IPv6 extension header, truncated): untouched */
+	PS_AP_STAT_CONN_OPENED = 5,   /* conn_stats: TCP connection of the watched namespace (not loopback) reached ESTABLISHED */
+	PS_AP_STAT_CONN_SAMPLED = 6,  /* ...and was chosen for a sample (1/N, M/N when AltPath-marked) */
+	PS_AP_STAT_CONN_EMITTED = 7,  /* sampled connection closed: event written to ps_conn_events */
+	PS_AP_STAT_CONN_RB_FULL = 8,  /* sampled connection closed but ps_conn_events was full: event lost */
+	PS_AP_STAT_CONN_START_ERR = 9, /* ps_conn_start could not take a sampled connection (not sampled) */
+	PS_AP_STAT_CACHE_MISS = 10,   /* altpath_dscp: flow decided afresh (hash, rules, exclusions) and cached */
+	PS_AP_STAT_MAX = 11,
+};
+
 /* AltPath (DESIGN §2.4): a rule marks basis_points/10000 of flows with dscp. */
 struct ps_altpath_rule {
 	__u8 dscp;
@@ -135,14 +154,35 @@ struct ps_altpath_rule {
 };
 _Static_assert(sizeof(struct ps_altpath_rule) == 4, "ps_altpath_rule size");
 
+/* ps_altpath[0]. gen changes after every change to the rules, seed or
+ * ps_altpath_exclude (never 0 once configured); ps_altpath_cache slots of
+ * another gen are stale. User space writes a new configuration with the old
+ * gen first and then again with the next one, so a reader that sees the new
+ * gen also sees the new rules (an array value is copied, not swapped). */
 struct ps_altpath {
 	__u32 seed;
+	__u32 gen;
 	__u8 nrules;
 	__u8 only_unmarked; /* 1: mark only flows whose DSCP is 0 */
-	__u16 pad;
+	__u8 pad[2];
 	struct ps_altpath_rule rule[PS_ALTPATH_MAX_RULES];
 };
-_Static_assert(sizeof(struct ps_altpath) == 40, "ps_altpath size");
+_Static_assert(sizeof(struct ps_altpath) == 44, "ps_altpath size");
+
+/* ps_altpath_cache[slot], per CPU: the last decision for one flow, so its
+ * further packets skip the hash, the rules and the exclusion trie. */
+struct ps_altpath_slot {
+	__be32 saddr[4]; /* as in the header; IPv4 in saddr[0], the rest 0 */
+	__be32 daddr[4];
+	__be32 ports;    /* the L4 header's first 4 bytes (sport, dport) as in the packet */
+	__u32 gen;       /* ps_altpath.gen of the decision; 0 = empty slot */
+	__u8 family;     /* 4 or 6 */
+	__u8 proto;      /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 dscp;       /* the flow's DSCP: 0 = leave its packets alone */
+	__u8 outcome;    /* enum ps_altpath_stat: MARKED, EXCLUDED or UNSELECTED */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct ps_altpath_slot) == 48, "ps_altpath_slot size");
 
 /* ps_altpath_exclude LPM key: IPv6, or IPv4 mapped as ::ffff:a.b.c.d (prefixlen + 96). */
 struct ps_lpm_key {
@@ -150,6 +190,15 @@ struct ps_lpm_key {
 	__u8 addr[16]; /* network byte order */
 };
 _Static_assert(sizeof(struct ps_lpm_key) == 20, "ps_lpm_key size");
+
+/* ps_conn_config[0]: conn_stats' run-time configuration. */
+struct ps_conn_config {
+	__u32 sample_rate;       /* N: sample 1 in N connections (0 = sample none) */
+	__u32 marked_multiplier; /* M: AltPath-marked connections are sampled M in N */
+	__u32 netns_ino;         /* only sockets of this network namespace (inode of /proc/self/ns/net); 0 = any */
+	__u32 flags;             /* reserved, 0 */
+};
+_Static_assert(sizeof(struct ps_conn_config) == 16, "ps_conn_config size");
 
 /* ps_conn_events record: one sampled TCP connection at close (DESIGN §2.4). */
 struct ps_conn_event {

@@ -5,6 +5,7 @@
 #define PS_MAPS_CORE
 #define PS_MAPS_PATH
 #define PS_MAPS_ALTPATH
+#define PS_MAPS_ALTPATH_CACHE
 #define PS_MAPS_CONN
 #include "helpers/common.h"
 #include "pathsteer_maps.h"
@@ -21,8 +22,11 @@ PS_BTF_ANCHOR(struct ps_activity, ps_anchor_activity);
 PS_BTF_ANCHOR(struct ps_flow_slot, ps_anchor_flow_slot);
 PS_BTF_ANCHOR(struct ps_altpath_rule, ps_anchor_altpath_rule);
 PS_BTF_ANCHOR(struct ps_altpath, ps_anchor_altpath);
+PS_BTF_ANCHOR(struct ps_altpath_slot, ps_anchor_altpath_slot);
 PS_BTF_ANCHOR(struct ps_lpm_key, ps_anchor_lpm_key);
+PS_BTF_ANCHOR(struct ps_conn_config, ps_anchor_conn_config);
 PS_BTF_ANCHOR(struct ps_conn_event, ps_anchor_conn_event);
 PS_BTF_ANCHOR(struct ps_probe_hdr, ps_anchor_probe_hdr);
 PS_BTF_ANCHOR(enum ps_stat, ps_anchor_stat);
 PS_BTF_ANCHOR(enum ps_path_flags, ps_anchor_path_flags);
+PS_BTF_ANCHOR(enum ps_altpath_stat, ps_anchor_altpath_stat);

@@ -4,10 +4,12 @@
  * GET /status (JSON) and GET /metrics (Prometheus text); optionally the same
  * /metrics on a TCP address (--metrics). `pathsteer agent status` is its client.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { createServer, request, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
-import { PathsteerError } from '../common/errors.js';
+import { PathsteerError, UsageError } from '../common/errors.js';
+import { makeDirs } from '../common/fs.js';
 import { netnsScope } from '../loader/index.js';
 import { STATE_ROOT } from '../maps/dataplane.js';
 
@@ -50,6 +52,20 @@ function listen(server: Server, arg: string | { host: string; port: number }): P
   });
 }
 
+/** Does something accept connections on this Unix socket (a running agent)? */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    const done = (v: boolean): void => {
+      s.destroy();
+      resolve(v);
+    };
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+    s.setTimeout(1000, () => done(false));
+  });
+}
+
 export class StatusServer {
   private constructor(
     private readonly servers: Server[],
@@ -58,8 +74,13 @@ export class StatusServer {
 
   static async start(ifname: string, ep: Endpoints, metricsAddr?: string): Promise<StatusServer> {
     const path = statusSocketPath(ifname);
-    mkdirSync(dirname(path), { recursive: true });
-    if (existsSync(path)) rmSync(path); // left by a killed agent
+    makeDirs(dirname(path));
+    if (existsSync(path)) {
+      if (await answers(path)) {
+        throw new UsageError(`an agent is already running on ${ifname} in this network namespace (${path}); stop it first, or ask it: pathsteer agent status --iface ${ifname}`);
+      }
+      rmSync(path, { force: true }); // left by a killed agent
+    }
     const servers: Server[] = [];
     const unix = createServer(handler(ep));
     await listen(unix, path);
@@ -72,7 +93,7 @@ export class StatusServer {
       } catch (e) {
         unix.close();
         rmSync(path, { force: true });
-        throw new PathsteerError(`cannot serve metrics on ${metricsAddr}: ${(e as Error).message}`);
+        throw new UsageError(`cannot serve metrics on ${metricsAddr}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
       servers.push(tcp);
     }

@@ -5,7 +5,7 @@
  * tunnel port to it.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { PathsteerError } from '../common/errors.js';
+import { PathsteerError, UsageError } from '../common/errors.js';
 
 export interface Datagram {
   data: Buffer;
@@ -31,9 +31,13 @@ export class UdpTransport implements Transport {
   static open(port: number, address = '0.0.0.0'): Promise<UdpTransport> {
     return new Promise((resolve, reject) => {
       const sock = createSocket({ type: 'udp4', reuseAddr: false });
-      const onError = (e: Error): void => {
+      const onError = (e: NodeJS.ErrnoException): void => {
         sock.close();
-        reject(new PathsteerError(`cannot bind the agent socket ${address}:${port}: ${e.message}`));
+        reject(
+          e.code === 'EADDRINUSE'
+            ? new UsageError(`the agent port ${port} is already in use in this network namespace (another pathsteer agent? choose one with --agent-port)`)
+            : new PathsteerError(`cannot bind the agent socket ${address}:${port}: ${e.code ?? e.message}`),
+        );
       };
       sock.once('error', onError);
       sock.bind(port, address, () => {

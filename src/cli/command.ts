@@ -16,10 +16,26 @@ export interface CommandOutput {
 
 /** Passed to every command: stop signal (SIGINT/SIGTERM), progress output. */
 export interface CliContext {
-  /** Aborted when the process receives SIGINT or SIGTERM. */
+  /** Aborted when the process receives SIGINT or SIGTERM (a second one exits at once). */
   signal: AbortSignal;
+  /**
+   * For daemons: after the first signal, exit anyway once `ms` have passed,
+   * running the forced-exit cleanup first (undefined: wait as long as the command takes).
+   */
+  setStopDeadline(ms: number | undefined): void;
+  /**
+   * The synchronous cleanup to run when the process exits before the command
+   * returns (a second signal, the stop deadline); undefined withdraws it.
+   */
+  setForcedExitCleanup(fn: (() => void) | undefined): void;
   /** Progress lines for long work; goes to stderr so stdout stays parseable. */
   progress(line: string): void;
+  /**
+   * Call fn on every SIGHUP (daemons re-read their configuration) until the
+   * returned function is called. main() installs the handler only while
+   * someone listens, so other commands keep the default (exit on hangup).
+   */
+  onHangup?(fn: () => void): () => void;
 }
 
 /** Parse with a zod schema; failures become a UsageError listing each bad field. */

@@ -29,18 +29,55 @@ export function buildProgram(ctx: CliContext): Command {
   return program;
 }
 
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
 async function main(argv: string[]): Promise<void> {
   const abort = new AbortController();
+  let stopDeadlineMs: number | undefined;
+  let cleanup: (() => void) | undefined;
+  /** Exit now, after the command's synchronous cleanup (detach), whatever it is doing. */
+  const forceExit = (code: number, why: string): never => {
+    process.stderr.write(`pathsteer: ${why}\n`);
+    try {
+      cleanup?.();
+    } catch (e) {
+      process.stderr.write(`pathsteer: cleanup before exit failed: ${(e as Error).message}\n`);
+    }
+    process.exit(code);
+  };
   const onSignal = (sig: NodeJS.Signals): void => {
-    if (abort.signal.aborted) process.exit(130); // second signal: give up now
+    if (abort.signal.aborted) forceExit(SIGNAL_EXIT[sig] ?? 1, `${sig} again: exiting now`);
     logger.info({ signal: sig }, 'stopping');
     abort.abort(sig);
+    if (stopDeadlineMs !== undefined) {
+      const ms = stopDeadlineMs;
+      setTimeout(() => forceExit(1, `did not stop within ${ms} ms of ${sig}: exiting`), ms).unref();
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const hangupListeners = new Set<() => void>();
+  const onHangup = (): void => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading');
+    for (const fn of hangupListeners) fn();
+  };
   const ctx: CliContext = {
     signal: abort.signal,
     progress: (line) => process.stderr.write(`${line}\n`),
+    setStopDeadline: (ms) => {
+      stopDeadlineMs = ms;
+    },
+    setForcedExitCleanup: (fn) => {
+      cleanup = fn;
+    },
+    onHangup(fn) {
+      if (hangupListeners.size === 0) process.on('SIGHUP', onHangup);
+      hangupListeners.add(fn);
+      return () => {
+        hangupListeners.delete(fn);
+        if (hangupListeners.size === 0) process.off('SIGHUP', onHangup);
+      };
+    },
   };
   try {
     await buildProgram(ctx).parseAsync(argv);
@@ -58,6 +95,7 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHangup);
   }
 }
 

@@ -223,23 +223,20 @@ export class PrefixSet {
   }
 }
 
+/** A zod string schema that accepts what `parse` accepts; its message says what is wrong ("not an IPv4 prefix ..."). */
+function zParsed(parse: (s: string) => unknown) {
+  return z.string().superRefine((s, ctx) => {
+    try {
+      parse(s);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: e instanceof AddressError ? e.expected.replace(/^an? /, 'not an ') : String(e) });
+    }
+  });
+}
+
 /** zod schemas that use these parsers (for CLI flags and config files). */
 export const zip = {
   ipv4: () => z.string().refine((s) => ipv4Value(s) >= 0, 'not an IPv4 address (a.b.c.d)'),
-  ipv4Prefix: () =>
-    z.string().superRefine((s, ctx) => {
-      try {
-        parseIpv4Prefix(s);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: e instanceof AddressError ? e.expected.replace(/^an? /, 'not an ') : String(e) });
-      }
-    }),
-  prefix: () =>
-    z.string().superRefine((s, ctx) => {
-      try {
-        parsePrefix(s);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: e instanceof AddressError ? e.expected.replace(/^an? /, 'not an ') : String(e) });
-      }
-    }),
+  ipv4Prefix: () => zParsed((s) => parseIpv4Prefix(s)),
+  prefix: () => zParsed((s) => parsePrefix(s)),
 };

@@ -43,6 +43,9 @@ export interface Libbpf {
   bpf_program__fd: Fn;
   bpf_program__set_autoload: Fn;
   bpf_program__autoload: Fn;
+  bpf_program__attach: Fn;
+  bpf_link__fd: Fn;
+  bpf_link__destroy: Fn;
   bpf_map_update_elem: Fn;
   bpf_map_lookup_elem: Fn;
   bpf_map_delete_elem: Fn;
@@ -68,6 +71,9 @@ export interface Libbpf {
   libbpf_set_print: Fn;
   /** libc */
   if_nametoindex: Fn;
+  mount: Fn;
+  bpf_prog_get_fd_by_id: Fn;
+  bpf_map_get_fd_by_id: Fn;
   close: Fn;
   vsnprintf: Fn;
 }
@@ -99,6 +105,7 @@ export function libbpf(): Libbpf {
   koffi.opaque('bpf_map');
   koffi.opaque('bpf_program');
   koffi.opaque('ring_buffer');
+  koffi.opaque('bpf_link');
   sampleFnType = koffi.pointer(koffi.proto('int ps_ring_buffer_sample_fn(void *ctx, void *data, size_t size)'));
   const printFn = koffi.proto('int ps_libbpf_print_fn(int level, void *fmt, void *ap)');
   const f = (d: string): Fn => so.func(d) as Fn;
@@ -128,6 +135,9 @@ export function libbpf(): Libbpf {
     bpf_program__fd: f('int bpf_program__fd(bpf_program *prog)'),
     bpf_program__set_autoload: f('int bpf_program__set_autoload(bpf_program *prog, bool autoload)'),
     bpf_program__autoload: f('bool bpf_program__autoload(bpf_program *prog)'),
+    bpf_program__attach: f('bpf_link *bpf_program__attach(bpf_program *prog)'),
+    bpf_link__fd: f('int bpf_link__fd(bpf_link *link)'),
+    bpf_link__destroy: f('int bpf_link__destroy(bpf_link *link)'),
     bpf_map_update_elem: f('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
     bpf_map_lookup_elem: f('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
     bpf_map_delete_elem: f('int bpf_map_delete_elem(int fd, const void *key)'),
@@ -139,6 +149,8 @@ export function libbpf(): Libbpf {
     bpf_obj_pin: f('int bpf_obj_pin(int fd, const char *path)'),
     bpf_obj_get: f('int bpf_obj_get(const char *path)'),
     bpf_obj_get_info_by_fd: f('int bpf_obj_get_info_by_fd(int fd, void *info, void *info_len)'),
+    bpf_prog_get_fd_by_id: f('int bpf_prog_get_fd_by_id(uint32_t id)'),
+    bpf_map_get_fd_by_id: f('int bpf_map_get_fd_by_id(uint32_t id)'),
     bpf_prog_test_run_opts: f('int bpf_prog_test_run_opts(int fd, void *opts)'),
     bpf_tc_hook_create: f('int bpf_tc_hook_create(void *hook)'),
     bpf_tc_hook_destroy: f('int bpf_tc_hook_destroy(void *hook)'),
@@ -152,6 +164,7 @@ export function libbpf(): Libbpf {
     libbpf_num_possible_cpus: f('int libbpf_num_possible_cpus()'),
     libbpf_set_print: so.func('void *libbpf_set_print(void *fn)') as Fn,
     if_nametoindex: libc.func('unsigned int if_nametoindex(const char *name)') as Fn,
+    mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)') as Fn,
     close: libc.func('int close(int fd)') as Fn,
     vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, void *fmt, void *ap)') as Fn,
   };

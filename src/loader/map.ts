@@ -122,15 +122,24 @@ export class BpfMap {
     this.valueBytes = PERCPU_TYPES.has(info.type) ? Math.ceil(info.valueSize / 8) * 8 * this.cpus : info.valueSize;
   }
 
-  /** Open a pinned map (bpf_obj_get); the returned map owns its fd. */
-  static fromPin(path: string): BpfMap {
-    const fd = check(`bpf_obj_get ${path}`, libbpf().bpf_obj_get(path) as number);
+  /** A map for an fd this process just opened: owns it, closes it if the map cannot be described. */
+  private static owning(fd: number): BpfMap {
     try {
       return new BpfMap(fd, mapInfo(fd), true);
     } catch (e) {
       closeFd(fd);
       throw e;
     }
+  }
+
+  /** Open a pinned map (bpf_obj_get); the returned map owns its fd. */
+  static fromPin(path: string): BpfMap {
+    return BpfMap.owning(check(`bpf_obj_get ${path}`, libbpf().bpf_obj_get(path) as number));
+  }
+
+  /** Open a map by its kernel id (bpf_map_get_fd_by_id; needs CAP_SYS_ADMIN); owns its fd. */
+  static fromId(id: number): BpfMap {
+    return BpfMap.owning(check(`bpf_map_get_fd_by_id ${id}`, libbpf().bpf_map_get_fd_by_id(id) as number));
   }
 
   /** Create a map outside any object (tests, benchmarks); owns its fd. */

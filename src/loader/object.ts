@@ -5,13 +5,15 @@
  * frees everything libbpf holds and is safe to call twice; pins outlive it on
  * purpose (fail-static).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDirs } from '../common/fs.js';
 import { basename } from 'node:path';
 import koffi from 'koffi';
 import { logger } from '../common/logger.js';
 import { Btf } from './btf.js';
 import { BpfError, check, PinMismatchError } from './errors.js';
 import { checkPtr, libbpf, logMark, logSince, type Ptr } from './libbpf.js';
+import { BpfLink } from './link.js';
 import { BpfMap, mapInfo, mapTypeName, type MapInfo } from './map.js';
 
 const log = logger.child({ module: 'loader/object' });
@@ -212,7 +214,7 @@ export class BpfObject {
       plans.push({ name, path, reused });
     }
     if (differences.length > 0) throw new PinMismatchError(dir, differences);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir, 0o700);
     for (const p of plans) {
       check(`bpf_map__set_pin_path ${p.path}`, libbpf().bpf_map__set_pin_path(this.mapPtr(p.name), p.path) as number);
     }
@@ -269,6 +271,17 @@ export class BpfObject {
     this.requirePhase('loaded', `program ${name}`);
     const fd = check(`bpf_program__fd ${name}`, libbpf().bpf_program__fd(this.progPtr(name)) as number);
     return new BpfProgram(name, fd);
+  }
+
+  /**
+   * Phase 4 for tracing programs: attach a loaded program where its SEC()
+   * name says (`tracepoint/CATEGORY/NAME`, `kprobe/FN`, ...) through
+   * bpf_program__attach. The link keeps the attachment, also after close();
+   * destroy it to detach.
+   */
+  attach(progName: string): BpfLink {
+    this.requirePhase('loaded', `attach ${progName}`);
+    return new BpfLink(progName, checkPtr(`bpf_program__attach ${progName}`, libbpf().bpf_program__attach(this.progPtr(progName))));
   }
 
   /** Free the object, its program and map fds. Pins stay. Safe to call twice. */

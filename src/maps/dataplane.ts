@@ -9,19 +9,34 @@
  * Layout, per network namespace (see loader/netns.ts):
  *   pins:   /sys/fs/bpf/pathsteer/[ns/NAME/]IFNAME/ps_*
  *   record: /run/pathsteer/[ns/NAME/]IFNAME.json
+ *
+ * Pins are the first way to the maps, not the only one: a process started with
+ * `ip netns exec` (or from a unit with private mounts) sees a bpffs of its own
+ * mount namespace (attach mounts one when there is none, see loader/bpffs.ts),
+ * where another process's pins are not. The record names the filters, and the
+ * program a filter runs names its maps, so every process of the network
+ * namespace finds the same maps (`mapsOfFilter`), and attach adopts them.
  */
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PathsteerError, UsageError } from '../common/errors.js';
+import { dropChangedPins, removeEmptyDirs, removeFilterIfOurs, removePins, writeJsonAtomic, type FilterOutcome } from './pinned.js';
+import { PS_ALTPATH_TC_HANDLE, PS_ALTPATH_TC_PRIORITY } from './tc-slots.js';
 import { logger } from '../common/logger.js';
 import {
   BpfError,
   BpfMap,
   BpfObject,
+  BPF_FS_MAGIC,
+  BPFFS_MOUNT_POINT,
   Btf,
+  ensureBpffs,
+  fsMagic,
+  fsTypeName,
   ifIndex,
+  mapsOfProgram,
   mapInfo,
   netnsScope,
   pinDifferences,
@@ -145,13 +160,6 @@ export function readRecord(loc: Location): AttachRecord | undefined {
   return r.data;
 }
 
-function writeRecord(loc: Location, rec: AttachRecord): void {
-  mkdirSync(dirname(loc.stateFile), { recursive: true, mode: 0o755 });
-  const tmp = `${loc.stateFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o644 });
-  renameSync(tmp, loc.stateFile);
-}
-
 /** Interfaces with an attach record in this network namespace. */
 export function attachedInterfaces(roots: Roots = {}): string[] {
   const dir = join(roots.stateRoot ?? STATE_ROOT, netnsScope());
@@ -173,6 +181,8 @@ export function resolveIface(ifname: string | undefined, roots: Roots = {}): str
   if (all.length === 0) throw new UsageError('pathsteer is not attached to any interface in this network namespace; pass --iface IF');
   throw new UsageError(`pathsteer is attached to ${all.join(', ')}; say which with --iface IF`);
 }
+
+export type { FilterOutcome };
 
 export type Variant = 'auto' | 'precise' | 'compat';
 
@@ -248,27 +258,6 @@ function noSuchIface(ifname: string): UsageError {
   return new UsageError(`no interface ${ifname} in this network namespace`);
 }
 
-/** Remove pins of DISPOSABLE_MAPS that no longer match the object's definition. */
-function dropStalePins(obj: BpfObject, pinDir: string): string[] {
-  const dropped: string[] = [];
-  for (const name of DISPOSABLE_MAPS) {
-    const path = join(pinDir, name);
-    if (!existsSync(path)) continue;
-    const m = BpfMap.fromPin(path);
-    let diff: string[];
-    try {
-      diff = pinDifferences(obj.mapDef(name), mapInfo(m.fd));
-    } finally {
-      m.close();
-    }
-    if (diff.length === 0) continue;
-    log.info({ pin: path, differences: diff }, 'pinned map from another pathsteer version replaced (its counters restart)');
-    rmSync(path);
-    dropped.push(name);
-  }
-  return dropped;
-}
-
 function checkPorts(c: PsConfig): void {
   if (c.agentPort !== 0 && (c.agentPort === c.vxlanPort || c.agentPort === c.genevePort)) {
     throw new UsageError(`agent port ${c.agentPort} is also a tunnel port; probes could not be told from tunnel traffic`);
@@ -311,6 +300,7 @@ function attachOnce(o: AttachOptions): AttachResult {
     prev = { ...prev, hookCreated: false };
   }
   const live = prev && prev.ifindex === ifindex ? prev : undefined;
+  ensureBpffs(o.pinRoot ?? PIN_ROOT);
   const variant = o.variant ?? 'auto';
   const wantIngress = o.ingress ?? true;
   const egressProgram = sportProgram(variant);
@@ -327,7 +317,18 @@ function attachOnce(o: AttachOptions): AttachResult {
     const flowCache = o.flowCache ?? true;
     sport.setGlobal(NO_FLOW_CACHE, flowCache ? 0 : 1);
     const dirExisted = existsSync(loc.pinDir);
-    const replacedPins = dirExisted ? dropStalePins(sport, loc.pinDir) : [];
+    const replacedPins = dirExisted ? dropChangedPins(sport, loc.pinDir, DISPOSABLE_MAPS, log) : [];
+    // pins made in another mount namespace's bpffs are not visible here: adopt
+    // the maps the attached program uses instead (and pin them here too)
+    const adopted = live && !pinsVisible(loc.pinDir, SPORT_MAPS) ? mapsOfFilter(live, SPORT_MAPS) : undefined;
+    if (adopted) {
+      try {
+        for (const [name, m] of adopted) if (!existsSync(join(loc.pinDir, name))) sport.reuseMap(name, m);
+      } finally {
+        for (const m of adopted.values()) m.close();
+      }
+      log.info({ ifname: o.ifname, pinDir: loc.pinDir }, 'adopted the maps of the attached programs (their pins are in another mount namespace)');
+    }
     const plans = sport.pinMaps(loc.pinDir, SPORT_MAPS);
     if (!dirExisted) undo.push(`rmdir ${loc.pinDir}`, () => removeEmptyDirs(loc.pinDir, o.pinRoot ?? PIN_ROOT));
     sport.load();
@@ -379,7 +380,7 @@ function attachOnce(o: AttachOptions): AttachResult {
     };
     const egress = place('egress', sport, egressProgram, sportFile, live?.egress);
     const ingress = probe ? place('ingress', probe, ingressProgram, probeFile, live?.ingress) : undefined;
-    if (!probe && live?.ingress) removeFilter(live.ingress.filter); // asked for egress only now
+    if (!probe && live?.ingress) removeFilterIfOurs(live.ingress.filter, log); // asked for egress only now
 
     const record: AttachRecord = {
       version: 2,
@@ -396,10 +397,11 @@ function attachOnce(o: AttachOptions): AttachResult {
       pinsOwned: prev ? [...new Set([...prev.pinsOwned, ...created.map((p) => p.name)])] : plans.map((p) => p.name),
       attachedAt: new Date().toISOString(),
     };
-    writeRecord(loc, record);
+    writeJsonAtomic(loc.stateFile, record);
     undo.commit();
     log.debug({ ifname: o.ifname, egress: egress.filter, ingress: ingress?.filter, replaced: !!prev }, 'attached');
-    return { record, replaced: !!prev, reusedPins: plans.filter((p) => p.reused).map((p) => p.name), replacedPins, config };
+    const reusedPins = adopted ? [...SPORT_MAPS] : plans.filter((p) => p.reused).map((p) => p.name);
+    return { record, replaced: !!prev, reusedPins, replacedPins, config };
   } catch (e) {
     try {
       undo.run();
@@ -412,28 +414,29 @@ function attachOnce(o: AttachOptions): AttachResult {
   }
 }
 
-export type FilterOutcome = 'removed' | 'gone' | 'replaced-by-other';
-
-/** Remove a filter we recorded if it still runs our program. */
-function removeFilter(f: TcFilter): FilterOutcome {
+/**
+ * The maps of an attached interface found through the program its recorded
+ * egress filter runs (when that filter still runs the recorded program), keyed
+ * by name; undefined when there is no such filter. Works from any mount
+ * namespace (needs CAP_SYS_ADMIN, as opening maps by id does).
+ */
+export function mapsOfFilter(rec: AttachRecord, names: readonly string[]): Map<string, BpfMap> | undefined {
+  const f = rec.egress.filter;
+  if (ifIndex(rec.ifname) !== rec.ifindex) return undefined;
   const progId = tcQuery(f.ifindex, f.point, f.handle, f.priority);
-  if (progId === f.progId) return tcDetach(f) ? 'removed' : 'gone';
-  if (progId === undefined) return 'gone';
-  log.warn({ ifindex: f.ifindex, point: f.point, expected: f.progId, found: progId }, 'the filter now runs another program; left alone');
-  return 'replaced-by-other';
+  if (progId === undefined || progId !== f.progId) return undefined;
+  return mapsOfProgram(progId, names);
 }
 
-/** Remove dir and then its parents up to (not including) root, while they are empty. */
-function removeEmptyDirs(dir: string, root: string): void {
-  let d = dir;
-  while (d.startsWith(`${root}/`)) {
-    try {
-      rmdirSync(d);
-    } catch {
-      return; // not empty (or gone)
-    }
-    d = dirname(d);
-  }
+/** What the pin root's mount point holds now: bpffs, or another filesystem (ip netns exec's fresh sysfs) or nothing. */
+export function pinFilesystem(): { mountPoint: string; bpffs: boolean; type: string } {
+  const m = fsMagic(BPFFS_MOUNT_POINT);
+  return { mountPoint: BPFFS_MOUNT_POINT, bpffs: m === BPF_FS_MAGIC, type: m === undefined ? 'missing' : fsTypeName(m) };
+}
+
+/** Are the pins of these maps visible here (bpffs mounted, every pin present)? */
+function pinsVisible(pinDir: string, names: readonly string[]): boolean {
+  return fsMagic(pinDir) === BPF_FS_MAGIC && names.every((n) => existsSync(join(pinDir, n)));
 }
 
 export interface DetachOptions extends Roots {
@@ -463,25 +466,18 @@ export function detach(ifname: string, o: DetachOptions = {}): DetachResult {
   const ifindex = ifIndex(ifname);
   const res: DetachResult = { ifname, filterRemoved: false, filterReplacedByOther: false, filters: {}, hookDestroyed: false, unpinned: [] };
   if (ifindex && ifindex === rec.ifindex) {
-    for (const p of [rec.ingress, rec.egress]) if (p) res.filters[p.filter.point] = removeFilter(p.filter);
+    for (const p of [rec.ingress, rec.egress]) if (p) res.filters[p.filter.point] = removeFilterIfOurs(p.filter, log);
     const outcomes = Object.values(res.filters);
     res.filterRemoved = outcomes.every((x) => x === 'removed');
     res.filterReplacedByOther = outcomes.includes('replaced-by-other');
-    if (rec.hookCreated && !res.filterReplacedByOther) {
+    // the clsact hook goes only if we made it and nothing of ours or AltPath's still uses it
+    const altpathThere = tcQuery(ifindex, 'egress', PS_ALTPATH_TC_HANDLE, PS_ALTPATH_TC_PRIORITY) !== undefined;
+    if (rec.hookCreated && !res.filterReplacedByOther && !altpathThere) {
       tcHookDestroy(ifindex);
       res.hookDestroyed = true;
     }
   }
-  if (!o.keepMaps) {
-    for (const name of rec.pinsOwned) {
-      const p = join(rec.pinDir, name);
-      if (existsSync(p)) {
-        rmSync(p);
-        res.unpinned.push(name);
-      }
-    }
-    removeEmptyDirs(rec.pinDir, o.pinRoot ?? PIN_ROOT);
-  }
+  if (!o.keepMaps && fsMagic(rec.pinDir) === BPF_FS_MAGIC) res.unpinned = removePins(rec.pinDir, rec.pinsOwned, o.pinRoot ?? PIN_ROOT);
   rmSync(loc.stateFile, { force: true });
   removeEmptyDirs(dirname(loc.stateFile), o.stateRoot ?? STATE_ROOT);
   log.debug(res, 'detached');
@@ -562,19 +558,28 @@ export class SportMaps {
   }
 
   static openDir(loc: Location): SportMaps {
-    const missing = SPORT_MAPS.filter((n) => !existsSync(join(loc.pinDir, n)));
-    if (missing.length > 0) {
-      throw new UsageError(
-        `pathsteer is not attached to ${loc.ifname} in this network namespace (missing ${missing.map((n) => join(loc.pinDir, n)).join(', ')}); run pathsteer attach --iface ${loc.ifname}`,
-      );
+    let maps = new Map<string, BpfMap>();
+    if (!pinsVisible(loc.pinDir, SPORT_MAPS)) {
+      // pins in another mount namespace's bpffs (ip netns exec): the attached program's maps
+      const rec = readRecord(loc);
+      const found = rec ? mapsOfFilter(rec, SPORT_MAPS) : undefined;
+      if (!found) {
+        const missing = SPORT_MAPS.filter((n) => !existsSync(join(loc.pinDir, n)));
+        throw new UsageError(
+          `pathsteer is not attached to ${loc.ifname} in this network namespace (${rec ? 'its recorded filter is gone' : `no ${loc.stateFile}`}; missing ${missing.map((n) => join(loc.pinDir, n)).join(', ') || 'nothing'}); run pathsteer attach --iface ${loc.ifname}`,
+        );
+      }
+      maps = found;
     }
     const obj = BpfObject.open(objectPath('vxlanSport'));
-    const maps = new Map<string, BpfMap>();
     try {
       const differences: string[] = [];
       for (const name of SPORT_MAPS) {
-        const m = BpfMap.fromPin(join(loc.pinDir, name));
-        maps.set(name, m);
+        let m = maps.get(name);
+        if (!m) {
+          m = BpfMap.fromPin(join(loc.pinDir, name));
+          maps.set(name, m);
+        }
         differences.push(...pinDifferences(obj.mapDef(name), mapInfo(m.fd)));
       }
       if (differences.length > 0) throw new PinMismatchError(loc.pinDir, differences);

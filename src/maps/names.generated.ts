@@ -11,12 +11,18 @@ export const MapName = {
   flowCache: 'ps_flow_cache',
   altpath: 'ps_altpath',
   altpathExclude: 'ps_altpath_exclude',
+  altpathStats: 'ps_altpath_stats',
+  altpathCache: 'ps_altpath_cache',
+  connConfig: 'ps_conn_config',
+  connStart: 'ps_conn_start',
   connEvents: 'ps_conn_events',
 } as const;
 export type MapName = (typeof MapName)[keyof typeof MapName];
 
 /** Every program of bpf/*.bpf.c (product objects). */
 export const ProgName = {
+  altpathDscp: 'altpath_dscp',
+  connStats: 'conn_stats',
   bumpPathGen: 'bump_path_gen',
   writeConfig: 'write_config',
   probeSteer: 'probe_steer',
@@ -27,6 +33,18 @@ export const ProgName = {
 
 /** Each object file (under build/bpf/), its programs and maps. testing: built from bpf/testing/, never product. */
 export const BpfObjects = {
+  altpathDscp: {
+    file: 'altpath_dscp.bpf.o',
+    testing: false,
+    programs: ['altpath_dscp'],
+    maps: ['ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats', 'ps_altpath_cache'],
+  },
+  connStats: {
+    file: 'conn_stats.bpf.o',
+    testing: false,
+    programs: ['conn_stats'],
+    maps: ['ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats', 'ps_conn_config', 'ps_conn_start', 'ps_conn_events'],
+  },
   pathGen: {
     file: 'path_gen.bpf.o',
     testing: false,
@@ -49,7 +67,13 @@ export const BpfObjects = {
     file: 'testing/alignchecker.bpf.o',
     testing: true,
     programs: [],
-    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache', 'ps_altpath', 'ps_altpath_exclude', 'ps_conn_events'],
+    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache', 'ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats', 'ps_altpath_cache', 'ps_conn_config', 'ps_conn_start', 'ps_conn_events'],
+  },
+  altpathBench: {
+    file: 'testing/altpath_bench.bpf.o',
+    testing: true,
+    programs: ['altpath_unmark', 'altpath_remark'],
+    maps: ['ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats', 'ps_altpath_cache'],
   },
   csumState: {
     file: 'testing/csum_state.bpf.o',
@@ -131,3 +155,32 @@ export const PsStat = {
 /** Number of counters (PS_STAT_MAX, the max_entries of ps_stats). */
 export const PS_STAT_MAX = 27;
 export type PsStatName = keyof typeof PsStat;
+
+/** enum ps_altpath_stat of bpf/include/pathsteer_types.h: ps_altpath_stats counter ids. */
+export const PsAltpathStat = {
+  /** selected flow: DSCP written (or already the rule's value) */
+  MARKED: 0,
+  /** selected flow, destination in ps_altpath_exclude: untouched */
+  EXCLUDED: 1,
+  /** TCP/UDP flow outside every rule's share: untouched */
+  UNSELECTED: 2,
+  /** DSCP already set by the sender (only_unmarked): untouched */
+  PREMARKED: 3,
+  /** IP but no flow to hash (fragment, other protocol, IPv6 extension header, truncated): untouched */
+  SKIPPED: 4,
+  /** conn_stats: TCP connection of the watched namespace (not loopback) reached ESTABLISHED */
+  CONN_OPENED: 5,
+  /** ...and was chosen for a sample (1/N, M/N when AltPath-marked) */
+  CONN_SAMPLED: 6,
+  /** sampled connection closed: event written to ps_conn_events */
+  CONN_EMITTED: 7,
+  /** sampled connection closed but ps_conn_events was full: event lost */
+  CONN_RB_FULL: 8,
+  /** ps_conn_start could not take a sampled connection (not sampled) */
+  CONN_START_ERR: 9,
+  /** altpath_dscp: flow decided afresh (hash, rules, exclusions) and cached */
+  CACHE_MISS: 10,
+} as const;
+/** Number of counters (PS_AP_STAT_MAX, the max_entries of ps_altpath_stats). */
+export const PS_AP_STAT_MAX = 11;
+export type PsAltpathStatName = keyof typeof PsAltpathStat;

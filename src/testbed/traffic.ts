@@ -10,7 +10,7 @@ import { PathsteerError, UsageError } from '../common/errors.js';
 import { buildTrafficResult, type FlowResult, type SenderFlowReport, type TrafficResult } from './meter.js';
 import { nsenterArgv } from './netns.js';
 import { trafficWorkerPath } from './paths.js';
-import { resolveEndpoint, type TopologyPlan } from './topology.js';
+import { resolveEndpoint, type TenantEndpoint, type TopologyPlan } from './topology.js';
 
 export interface TrafficOptions {
   /** Sending endpoint: a VM name, or a host name in local-tenant mode. */
@@ -153,9 +153,16 @@ function validate(o: TrafficOptions): Required<Omit<TrafficOptions, 'signal' | '
 
 /** Start a traffic run; `started` resolves at t=0, `result` at the end. */
 export function startTraffic(plan: TopologyPlan, localTenant: boolean, opts: TrafficOptions): TrafficRun {
+  validate(opts);
+  return startTrafficBetween(resolveEndpoint(plan, opts.from, localTenant), resolveEndpoint(plan, opts.to, localTenant), opts);
+}
+
+/** A tenant endpoint by namespace and address (any namespaces, not only a testbed's). */
+export type TrafficEndpoint = Pick<TenantEndpoint, 'name' | 'netns' | 'ip'>;
+
+/** Start a traffic run between two namespaces (`from`/`to` in opts only name them). */
+export function startTrafficBetween(src: TrafficEndpoint, dst: TrafficEndpoint, opts: TrafficOptions): TrafficRun {
   const o = validate(opts);
-  const src = resolveEndpoint(plan, o.from, localTenant);
-  const dst = resolveEndpoint(plan, o.to, localTenant);
   if (src.netns === dst.netns) throw new UsageError('--from and --to must be different endpoints');
   const runId = Math.floor(Math.random() * 0xffffffff) >>> 0;
   const intervalNs = 1e9 / o.ratePps;

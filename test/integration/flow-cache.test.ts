@@ -13,7 +13,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowHash, selectPort } from '../../src/agent/select-port.js';
-import { run } from '../../src/common/exec.js';
 import { BpfObject } from '../../src/loader/index.js';
 import { combineActivity } from '../../src/maps/activity.js';
 import { locate, SPORT_MAPS, SportMaps } from '../../src/maps/dataplane.js';
@@ -28,6 +27,7 @@ import { runPrefix } from '../../src/testbed/netns.js';
 import { FIXTURE_CONFIG } from '../fixtures/vxlan-sport-packets.js';
 import { buildUdp4, innerFrame, parseUdp4, udpChecksumOk, vxlanPayload } from '../support/packets.js';
 import { expectStats } from '../support/expect-fixture.js';
+import { pinToOneCpu } from '../support/netns.js';
 import { canLoadBpf } from '../support/privileged.js';
 import { xorshift32 } from '../support/random.js';
 import { SportUnderTest } from '../support/sport.js';
@@ -55,19 +55,18 @@ function expectCounts(d: StatCounts, want: Partial<Record<PsStatName, number>>):
 describe.runIf(canLoadBpf)('vxlan_sport flow cache (BPF_PROG_TEST_RUN on one CPU)', () => {
   let sut: SportUnderTest;
   let uncached: SportUnderTest;
-  let affinity = '';
+  let restoreAffinity: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     // per-CPU slots: keep every test run of this file on the same CPU
-    affinity = /: (\S+)\s*$/.exec((await run(['taskset', '-pc', String(process.pid)])).stdout)![1]!;
-    await run(['taskset', '-pc', affinity.split(/[,-]/)[0]!, String(process.pid)]);
+    restoreAffinity = await pinToOneCpu();
     sut = new SportUnderTest(FIXTURE_CONFIG);
     uncached = new SportUnderTest(FIXTURE_CONFIG, { flowCache: false });
   });
   afterAll(async () => {
     sut?.close();
     uncached?.close();
-    if (affinity) await run(['taskset', '-pc', affinity, String(process.pid)]);
+    await restoreAffinity?.();
   });
 
   /** One packet of flow (peer, sport) through prog: the port it left with and the counters it moved. */

@@ -9,7 +9,7 @@ import { rmdirSync, rmSync } from 'node:fs';
 import { expect } from 'vitest';
 import { run, type RunResult } from '../../src/common/exec.js';
 import { PIN_ROOT, STATE_ROOT } from '../../src/maps/dataplane.js';
-import { nsenterArgv, nsRun } from '../../src/testbed/netns.js';
+import { addNetns, addVeth, nsenterArgv, nsRun } from '../../src/testbed/netns.js';
 import { CLI } from './cli.js';
 
 /** The test traffic helper (UDP/TCP senders and servers, probe agents). */
@@ -33,11 +33,18 @@ export async function cliOkIn(ns: string, args: readonly string[]): Promise<stri
 }
 
 /**
- * Start a net-helper.mjs mode in ns (added to `children`); resolves once it
- * printed 'ready', with the lines it prints after that.
+ * Start a net-helper.mjs mode (or another helper `script`'s) in ns (added to
+ * `children`); resolves once it printed 'ready', with the lines it prints
+ * (before and after that, except 'ready').
  */
-export function startHelper(ns: string, mode: string, args: unknown, children: ChildProcess[]): Promise<{ child: ChildProcess; lines: string[] }> {
-  const argv = nsenterArgv(ns, ['node', HELPER, mode, JSON.stringify(args)]);
+export function startHelper(
+  ns: string,
+  mode: string,
+  args: unknown,
+  children: ChildProcess[],
+  script: string = HELPER,
+): Promise<{ child: ChildProcess; lines: string[] }> {
+  const argv = nsenterArgv(ns, ['node', script, mode, JSON.stringify(args)]);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const lines: string[] = [];
@@ -87,4 +94,33 @@ export function removePathsteerState(namespaces: readonly string[]): void {
       // not empty, or gone: someone else's
     }
   }
+}
+
+/**
+ * Two new namespaces joined by a veth pair, `s0` in ns.s and `c0` in ns.c,
+ * each with its addresses (`a.b.c.d/len`, IPv6 without duplicate address
+ * detection, so they are usable at once).
+ */
+export async function addServerClientPair(ns: { s: string; c: string }, addrs: { s: readonly string[]; c: readonly string[] }): Promise<void> {
+  await addNetns(ns.s);
+  await addNetns(ns.c);
+  await addVeth({ ns: ns.s, ifname: 's0' }, { ns: ns.c, ifname: 'c0' });
+  for (const [n, dev, list] of [
+    [ns.s, 's0', addrs.s],
+    [ns.c, 'c0', addrs.c],
+  ] as const) {
+    for (const a of list) await run(['ip', '-n', n, 'addr', 'add', a, 'dev', dev, ...(a.includes(':') ? ['nodad'] : [])]);
+  }
+}
+
+/**
+ * Keep this process's thread on one CPU (per-CPU BPF state, e.g. flow caches,
+ * must see every test run of a file); returns a function restoring the affinity.
+ */
+export async function pinToOneCpu(): Promise<() => Promise<void>> {
+  const affinity = /: (\S+)\s*$/.exec((await run(['taskset', '-pc', String(process.pid)])).stdout)![1]!;
+  await run(['taskset', '-pc', affinity.split(/[,-]/)[0]!, String(process.pid)]);
+  return async () => {
+    await run(['taskset', '-pc', affinity, String(process.pid)]);
+  };
 }

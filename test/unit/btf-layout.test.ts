@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Btf, BtfKind } from '../../src/loader/index.js';
 import { MAP_CODECS, STRUCT_CODECS } from '../../src/maps/index.js';
-import { BpfObjects, PS_STAT_MAX, PsStat } from '../../src/maps/names.generated.js';
+import { BpfObjects, PS_AP_STAT_MAX, PS_STAT_MAX, PsAltpathStat, PsStat } from '../../src/maps/names.generated.js';
 import { objectPath, type ObjectKey } from '../../src/maps/objects.js';
 import { PathEntryCodec, PS_F_PIN, PS_F_PREFER, PS_F_STATEFUL } from '../../src/maps/path-entry.js';
 import { layoutDifferences } from '../support/layout.js';
@@ -44,10 +44,12 @@ describe('BTF layout of the compiled objects', () => {
     expect(structs.filter((n) => !covered.has(n) && !CODEC_ELSEWHERE[n])).toEqual([]);
   });
 
-  it('enum ps_stat is mirrored by PsStat, enum ps_path_flags by PS_F_*', () => {
+  it('enum ps_stat is mirrored by PsStat, enum ps_altpath_stat by PsAltpathStat, enum ps_path_flags by PS_F_*', () => {
     const stat = anchors.enumValues('ps_stat')!;
     const fromC = Object.fromEntries([...stat].map(([k, v]) => [k.replace(/^PS_STAT_/, ''), Number(v)]));
     expect(fromC).toEqual({ ...PsStat, MAX: PS_STAT_MAX });
+    const ap = anchors.enumValues('ps_altpath_stat')!;
+    expect(Object.fromEntries([...ap].map(([k, v]) => [k.replace(/^PS_AP_STAT_/, ''), Number(v)]))).toEqual({ ...PsAltpathStat, MAX: PS_AP_STAT_MAX });
     const flags = anchors.enumValues('ps_path_flags')!;
     expect(Object.fromEntries([...flags].map(([k, v]) => [k, Number(v)]))).toEqual({ PS_F_STATEFUL, PS_F_PIN, PS_F_PREFER });
   });

@@ -52,9 +52,21 @@ const ARBS: Record<string, fc.Arbitrary<unknown>> = {
   ps_altpath_rule: fc.record({ dscp: u8, basisPoints: u16 }),
   ps_altpath: fc.record({
     seed: u32,
+    gen: u32,
     onlyUnmarked: fc.boolean(),
     rules: fc.array(fc.record({ dscp: u8, basisPoints: u16 }), { maxLength: 8 }),
   }),
+  ps_altpath_slot: fc.record({
+    saddr: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((a) => Buffer.from(a)),
+    daddr: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((a) => Buffer.from(a)),
+    ports: u32,
+    gen: u32,
+    family: fc.constantFrom(4, 6),
+    proto: fc.constantFrom(6, 17),
+    dscp: fc.integer({ min: 0, max: 63 }),
+    outcome: u8,
+  }),
+  ps_conn_config: fc.record({ sampleRate: u32, markedMultiplier: u32, netnsIno: u32, flags: u32 }),
   ps_lpm_key: fc.oneof(
     fc.record({ addr: ipv4, len: fc.integer({ min: 0, max: 32 }) }),
     fc.record({

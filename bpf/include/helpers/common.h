@@ -8,8 +8,10 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_core_read.h>
 
+#define TC_ACT_UNSPEC (-1) /* cls_bpf: go on with the next filter */
 #define TC_ACT_OK 0
 #define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
 /* include/linux/skbuff.h */

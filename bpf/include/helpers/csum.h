@@ -1,8 +1,9 @@
-/* helpers/csum.h: one's-complement helpers for rewriting UDP header and payload
+/* helpers/csum.h: one's-complement helpers for rewriting header and payload
  * words in place (vxlan_sport's source port, probe_steer's destination port
- * and TTL stash), and telling a full checksum from a partial seed. All 16-bit
- * values are raw (as loaded from the packet); one's-complement sums do not
- * care about byte order as long as every term uses the same one. */
+ * and TTL stash, altpath_dscp's IPv4 TOS), and telling a full checksum from a
+ * partial seed. All 16-bit values are raw (as loaded from the packet);
+ * one's-complement sums do not care about byte order as long as every term
+ * uses the same one. */
 #ifndef PS_HELPERS_CSUM_H
 #define PS_HELPERS_CSUM_H
 
@@ -13,12 +14,20 @@ static __always_inline __u16 ps_csum_fold(__u32 sum)
 	return (__u16)sum;
 }
 
-/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'). A result of 0 is sent as 0xffff,
- * because 0 means "no checksum" in UDP (RFC 768). */
-static __always_inline __u16 ps_csum_replace16(__u16 check, __u16 old, __u16 new)
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for a checksum where 0 is an
+ * ordinary value (the IPv4 header's). */
+static __always_inline __u16 ps_csum_update16(__u16 check, __u16 old, __u16 new)
 {
 	__u32 sum = (__u16)~check + (__u16)~old + (__u32)new;
-	__u16 res = (__u16)~ps_csum_fold(sum);
+
+	return (__u16)~ps_csum_fold(sum);
+}
+
+/* The same for UDP: a result of 0 is sent as 0xffff, because 0 means "no
+ * checksum" in UDP (RFC 768). */
+static __always_inline __u16 ps_csum_replace16(__u16 check, __u16 old, __u16 new)
+{
+	__u16 res = ps_csum_update16(check, old, new);
 
 	return res ? res : 0xffff;
 }

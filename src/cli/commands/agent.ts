@@ -23,6 +23,9 @@ import { action, parseOptions, zcli, type CliContext, type CommandOutput } from 
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+/** After SIGINT/SIGTERM the agent exits within this, stopped cleanly or not (detach runs either way). */
+export const AGENT_STOP_DEADLINE_MS = 1500;
+
 const log = logger.child({ module: 'agent/publish' });
 
 /**
@@ -153,17 +156,28 @@ export function registerAgent(program: Command, ctx: CliContext): void {
       action(async (raw: Record<string, unknown>) => {
         const cfg = agentConfig(raw);
         requireCaps(['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON'], 'pathsteer agent');
+        // SIGINT/SIGTERM: the agent stops (and detaches) well within 2 s; if it has not, it exits anyway
+        ctx.setStopDeadline(AGENT_STOP_DEADLINE_MS);
         let publisher: Publisher | undefined;
+        // the publisher's last flush (at most 500 ms) runs alongside the agent's stop, within the deadline
+        const stopPublisher = async (): Promise<void> => {
+          await publisher?.stop(500);
+          await publisher?.store.close();
+        };
+        let publisherStopped: Promise<void> | undefined;
+        ctx.signal.addEventListener('abort', () => (publisherStopped = stopPublisher()), { once: true });
         try {
-          await runAgent(cfg, ctx.signal, (a) => {
-            if (cfg.redis) publisher = startFleetPublisher(a, cfg);
-            ctx.progress(`pathsteer agent: running on ${cfg.iface} (VTEP ${a.status().local_vtep}); Ctrl-C to stop`);
-            // one JSON line for supervisors and the testbed: the agent is up
-            process.stdout.write(`${JSON.stringify({ ready: true, iface: cfg.iface, pid: process.pid, process_id: a.processId })}\n`);
+          await runAgent(cfg, ctx.signal, {
+            onForcedExit: (fn) => ctx.setForcedExitCleanup(fn),
+            onReady: (a) => {
+              if (cfg.redis) publisher = startFleetPublisher(a, cfg);
+              ctx.progress(`pathsteer agent: running on ${cfg.iface} (VTEP ${a.status().local_vtep}); Ctrl-C to stop`);
+              // one JSON line for supervisors and the testbed: the agent is up
+              process.stdout.write(`${JSON.stringify({ ready: true, iface: cfg.iface, pid: process.pid, process_id: a.processId })}\n`);
+            },
           });
         } finally {
-          await publisher?.stop();
-          await publisher?.store.close();
+          await (publisherStopped ?? stopPublisher());
         }
       }),
     );

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { run } from '../../common/exec.js';
 import { kernelConfigKnown, kernelHas } from '../../common/kernel-features.js';
 import { missingCaps } from '../../common/privileges.js';
+import { pinFilesystem } from '../../maps/dataplane.js';
 import { action, type CliContext, type CommandOutput } from '../command.js';
 
 interface Check {
@@ -46,7 +47,16 @@ export async function doctor(): Promise<Check[]> {
     ok: missing.length === 0,
     detail: missing.length ? `missing ${missing.join(', ')}` : 'CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON',
   });
-  checks.push({ name: 'bpffs', ok: existsSync('/sys/fs/bpf'), detail: '/sys/fs/bpf' });
+  const fs = pinFilesystem();
+  const canMount = missingCaps(['CAP_SYS_ADMIN']).length === 0;
+  checks.push({
+    name: 'bpffs',
+    // not mounted is fine when pathsteer may mount it (CAP_SYS_ADMIN), as it does under ip netns exec
+    ok: fs.bpffs || canMount,
+    detail: fs.bpffs
+      ? `${fs.mountPoint} is mounted`
+      : `${fs.mountPoint} is ${fs.type}: pathsteer mounts bpffs there when it attaches${canMount ? '' : ', but that needs CAP_SYS_ADMIN'}`,
+  });
   checks.push({ name: 'btf', ok: existsSync('/sys/kernel/btf/vmlinux'), detail: '/sys/kernel/btf/vmlinux' });
   checks.push({ name: 'kernel', ok: true, detail: release() });
   if (kernelConfigKnown()) {

@@ -4,6 +4,7 @@
  */
 import type { RegisterCommand } from '../command.js';
 import { registerAgent } from './agent.js';
+import { registerAltpath } from './altpath.js';
 import { registerAttach } from './attach.js';
 import { registerBench } from './bench.js';
 import { registerController } from './controller.js';
@@ -18,6 +19,7 @@ import { registerTestbed } from './testbed.js';
 
 export const commands: RegisterCommand[] = [
   registerAgent,
+  registerAltpath,
   registerAttach,
   registerBench,
   registerController,

@@ -1,5 +1,7 @@
 /** Every `pathsteer bench` subcommand, one file each (keep the list sorted, one per line). */
 import type { RegisterCommand } from '../../command.js';
+import { registerBenchAltpath } from './altpath.js';
+import { registerBenchAltpathDscp } from './altpath-dscp.js';
 import { registerBenchDataplane } from './dataplane.js';
 import { registerBenchFailover } from './failover.js';
 import { registerBenchFleet } from './fleet.js';
@@ -11,6 +13,8 @@ import { registerBenchProbes } from './probes.js';
 import { registerBenchRanker } from './ranker.js';
 
 export const benchCommands: RegisterCommand[] = [
+  registerBenchAltpath,
+  registerBenchAltpathDscp,
   registerBenchDataplane,
   registerBenchFailover,
   registerBenchFleet,

@@ -1,0 +1,521 @@
+/**
+ * The AltPath controller (Edge Fabric §6.2): a BMP collector filling the RIB,
+ * sample ingest (POST /v1/samples), and a cycle every `cycleMs` that, for the
+ * prefixes with traffic in the last `activeWindowMs` (from samples, or
+ * configured), ranks the routes, puts the 2nd-best route into the first
+ * AltPath DSCP's table and the 3rd-best into the second's, keeps overrides
+ * (an alternate measured 20+ ms faster is injected as primary), records which
+ * route carried each (prefix, DSCP) for the sample join, and hands the tables
+ * to every injector (which write only the changes).
+ *
+ * Joining: a sample's destination is matched against the RIB (longest
+ * prefix); DSCP 0 joins the route in force for default traffic (an override,
+ * else BGP's best), an AltPath DSCP the route injected in its table at the
+ * sample's close time, or the default route when that table had none (the
+ * paper's fallback). A sample whose prefix has no recorded history yet (its
+ * first traffic) joins the route the ranking gives now.
+ */
+import type { AddressInfo, Server } from 'node:net';
+import { logger as rootLogger, type Logger } from '../../common/logger.js';
+import { ipv4Mask, parsePrefix } from '../../common/net.js';
+import { BmpCollector } from '../bmp/collector.js';
+import { nlriText, type PrefixKey } from '../bgp/nlri.js';
+import { dscpSlot, OVERRIDE_SLOT, type InjectedRoute, type RouteChange, type RouteTables, type TableSlot } from '../inject/tables.js';
+import type { Injector } from '../inject/injector.js';
+import { InForceHistory } from '../measure/in-force.js';
+import { parseSamples } from '../measure/ingest.js';
+import { chooseOverride, type Override, type OverridePolicy } from '../measure/overrides.js';
+import { RouteStats, type RouteStatsSummary } from '../measure/route-stats.js';
+import { candidates, rankPrefix, rankRoutes, type Ranked } from '../rib/ranking.js';
+import { routeNextHop, type PrefixEntry, type Rib, type Route } from '../rib/rib.js';
+import type { ConnSample, SamplesReply } from '../sample.js';
+import type { ControllerConfig } from './config.js';
+import { HttpApi } from './http.js';
+import { parseHostPort } from './listen.js';
+
+export const STATUS_SCHEMA = 'pathsteer.altpath.status/v1';
+
+/** A route's identity for measurements: prefix, the peer it leaves through, its AS path. */
+export function routeId(prefix: string, r: Route): string {
+  return (r.id ??= `${prefix} via ${r.peer.address} [${r.attrs.pathText}]`);
+}
+
+/** What a cycle decided for one prefix, reused while the prefix's routes and the peers do not change. */
+interface PrefixPlan {
+  version: number;
+  epoch: number;
+  cycle: number;
+  prefix: string;
+  family: 4 | 6;
+  ranked: Ranked;
+  primaryId: string;
+  /** Per DSCP (config order): the alternate's id and next hop, or undefined (default route). */
+  alts: Array<{ id: string; nextHop: string } | undefined>;
+  /** The override routeId this plan's tables were written with ('' for none). */
+  writtenOverride?: string;
+}
+
+export interface CycleReport {
+  at: string;
+  ms: number;
+  active_prefixes: number;
+  injected: Record<string, number>;
+  overrides: number;
+  overrides_added: number;
+  overrides_removed: number;
+  changes: Record<string, number>;
+}
+
+interface RouteInfo {
+  prefix: string;
+  peer: string;
+  peer_asn: number;
+  next_hop: string | null;
+  as_path: string;
+}
+
+export interface ControllerOptions {
+  /** Injectors to use instead of building them from the config (tests, the CLI's gateway-sim). */
+  injectors?: Injector[];
+  logger?: Logger;
+}
+
+export class AltpathController {
+  readonly collector: BmpCollector;
+  readonly rib: Rib;
+  readonly injectors: Injector[];
+  readonly http: HttpApi;
+  private readonly log: Logger;
+  private readonly stats = new Map<string, RouteStats>();
+  private readonly routeInfo = new Map<string, RouteInfo>();
+  private readonly inForce: InForceHistory;
+  private readonly active = new Map<PrefixKey, number>();
+  private readonly overrides = new Map<string, Override>();
+  private readonly staticActive: Array<{ family: 4 | 6; net: number; bytes: Buffer; len: number }>;
+  private readonly policy: OverridePolicy;
+  private readonly excludeAsns: ReadonlySet<number>;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<CycleReport>;
+  private started = false;
+  private stopped = false;
+  private last?: CycleReport;
+  private readonly startedAt = new Date().toISOString();
+  private readonly counters = { samples_accepted: 0, samples_rejected: 0, samples_unjoined: 0, cycles: 0 };
+  /** What every injector is asked to hold, kept up to date incrementally. */
+  private readonly tables: RouteTables = new Map();
+  private readonly plans = new Map<PrefixKey, PrefixPlan>();
+  private cycleNo = 0;
+
+  constructor(
+    readonly config: ControllerConfig,
+    opts: ControllerOptions & { injectorsFromConfig?: (c: ControllerConfig, log: Logger) => Injector[] } = {},
+  ) {
+    this.log = (opts.logger ?? rootLogger).child({ module: 'altpath/controller' });
+    this.collector = new BmpCollector({ keepCommunities: config.keepCommunities, peerWeights: config.peerWeights, logger: opts.logger });
+    this.rib = this.collector.rib;
+    this.injectors = opts.injectors ?? opts.injectorsFromConfig?.(config, this.log) ?? [];
+    this.policy = { improvementMs: config.improvementMs, minSamples: config.minSamples, retransTolerance: config.retransTolerance, ttlMs: config.overrideTtlMs };
+    this.excludeAsns = new Set(config.excludeAsns);
+    this.inForce = new InForceHistory(config.dscps);
+    this.tables.set(OVERRIDE_SLOT, new Map());
+    for (const d of config.dscps) this.tables.set(dscpSlot(d), new Map());
+    this.staticActive = config.activePrefixes.map((t) => {
+      const p = parsePrefix(t);
+      return { family: p.family, net: p.family === 4 ? p.bytes.readUInt32BE(0) : 0, bytes: p.bytes, len: p.len };
+    });
+    this.http = new HttpApi({
+      status: (q) => this.status({ all: q.get('all') === '1', limit: Number(q.get('limit') ?? 1000) }),
+      samples: (body) => this.ingestNdjson(body),
+      maxBodyBytes: config.maxBodyBytes,
+    });
+  }
+
+  /**
+   * Start injectors, then listen (BMP and HTTP on the configured addresses,
+   * unless `listen: false`: attach servers yourself), then cycle every cycleMs.
+   */
+  async start(o: { listen?: boolean } = {}): Promise<{ bmp?: AddressInfo; http?: AddressInfo }> {
+    for (const i of this.injectors) await i.start();
+    const out: { bmp?: AddressInfo; http?: AddressInfo } = {};
+    try {
+      if (o.listen !== false) {
+        const b = parseHostPort(this.config.bmpListen);
+        out.bmp = await this.collector.listen(b.host, b.port);
+        const h = parseHostPort(this.config.httpListen);
+        out.http = await this.http.listen(h.host, h.port);
+      }
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    this.started = true;
+    this.timer = setInterval(() => void this.cycle().catch((e) => this.log.warn({ err: String(e) }, 'cycle failed')), this.config.cycleMs);
+    return out;
+  }
+
+  /** Accept BMP connections / HTTP requests from servers made elsewhere (another namespace). */
+  attachBmp(server: Server): void {
+    this.collector.attach(server);
+  }
+
+  attachHttp(server: Server): void {
+    this.http.attach(server);
+  }
+
+  // ------------------------------------------------------------------ samples
+
+  ingestNdjson(body: string, now = Date.now()): SamplesReply {
+    const parsed = parseSamples(body);
+    this.counters.samples_rejected += parsed.rejected;
+    this.ingest(parsed.samples, now);
+    return { accepted: parsed.accepted, rejected: parsed.rejected, errors: parsed.errors };
+  }
+
+  /** Join samples with the route in force and add them to that route's window; marks their prefixes active. */
+  ingest(samples: readonly ConnSample[], now = Date.now()): void {
+    for (const s of samples) {
+      this.counters.samples_accepted++;
+      const e = this.rib.lookup(s.daddr);
+      if (!e) {
+        this.counters.samples_unjoined++;
+        continue;
+      }
+      const prev = this.active.get(e.key) ?? 0;
+      this.active.set(e.key, Math.max(prev, Math.min(s.ts_ms, now)));
+      const prefix = nlriText(e.nlri);
+      let id = this.inForce.at(prefix, s.dscp, s.ts_ms);
+      if (id === undefined) id = this.routeNow(e, s.dscp);
+      if (!id) {
+        this.counters.samples_unjoined++;
+        continue;
+      }
+      let st = this.stats.get(id);
+      if (!st) {
+        this.stats.set(id, (st = new RouteStats()));
+        const r = e.routes.find((x) => routeId(prefix, x) === id);
+        this.routeInfo.set(id, r ? this.info(prefix, r, e.nlri.family) : { prefix, peer: '', peer_asn: 0, next_hop: null, as_path: '' });
+      }
+      st.add(s);
+    }
+  }
+
+  /** The route that carries (prefix, dscp) by the current ranking (and override). */
+  private routeNow(e: PrefixEntry, dscp: number): string | null {
+    const prefix = nlriText(e.nlri);
+    const r = rankPrefix(e, { excludeAsns: this.excludeAsns, alternates: this.config.dscps.length });
+    if (!r.primary) return null;
+    const def = this.overrides.get(prefix)?.routeId ?? routeId(prefix, r.primary);
+    const i = this.config.dscps.indexOf(dscp);
+    const alt = i >= 0 ? r.alternates[i] : undefined;
+    return alt ? routeId(prefix, alt) : def;
+  }
+
+  private info(prefix: string, r: Route, family: 4 | 6): RouteInfo {
+    return { prefix, peer: r.peer.address, peer_asn: r.peer.asn, next_hop: routeNextHop(r, family) ?? null, as_path: r.attrs.pathText };
+  }
+
+  /** Mark a prefix active as if traffic was seen (benchmarks, tests). */
+  markActive(key: PrefixKey, at = Date.now()): void {
+    this.active.set(key, at);
+  }
+
+  private isStaticActive(e: PrefixEntry): boolean {
+    if (typeof e.key === 'number') {
+      // IPv4 up to /26 without building the prefix object (this runs over the whole RIB)
+      const net = (e.key & ~63) >>> 0;
+      const len = e.key & 63;
+      for (const s of this.staticActive) if (s.family === 4 && len >= s.len && ((net & ipv4Mask(s.len)) >>> 0) === s.net) return true;
+      return false;
+    }
+    const n = e.nlri;
+    for (const s of this.staticActive) {
+      if (s.family !== n.family || n.len < s.len) continue;
+      if (n.family === 4) {
+        if (((n.net & ipv4Mask(s.len)) >>> 0) === s.net) return true;
+      } else {
+        let ok = true;
+        for (let b = 0; b < s.len && ok; b++) {
+          const bit = (x: Buffer): number => (x[b >> 3]! >> (7 - (b & 7))) & 1;
+          ok = bit(n.bytes) === bit(s.bytes);
+        }
+        if (ok) return true;
+      }
+    }
+    return false;
+  }
+
+  private activeEntries(now: number): PrefixEntry[] {
+    const out: PrefixEntry[] = [];
+    const seen = new Set<PrefixKey>();
+    for (const [k, t] of this.active) {
+      if (now - t > this.config.activeWindowMs) {
+        this.active.delete(k);
+        continue;
+      }
+      const e = this.rib.entry(k);
+      if (e) {
+        out.push(e);
+        seen.add(k);
+      }
+    }
+    if (this.staticActive.length) for (const e of this.rib.entries()) if (!seen.has(e.key) && this.isStaticActive(e)) out.push(e);
+    return out;
+  }
+
+  // ------------------------------------------------------------------ cycle
+
+  private summary(id: string): RouteStatsSummary {
+    return (this.stats.get(id) ?? new RouteStats()).summary();
+  }
+
+  /** One injection cycle (also run by the timer). Concurrent calls share one run. */
+  cycle(now = Date.now()): Promise<CycleReport> {
+    if (this.running) return this.running;
+    this.running = this.runCycle(now).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private plan(e: PrefixEntry): PrefixPlan {
+    const old = this.plans.get(e.key);
+    if (old && old.version === e.version && old.epoch === this.rib.epoch) {
+      old.cycle = this.cycleNo;
+      return old;
+    }
+    const prefix = old?.prefix ?? nlriText(e.nlri);
+    const fam = e.family;
+    const ranked = rankPrefix(e, { excludeAsns: this.excludeAsns, alternates: this.config.dscps.length });
+    const plan: PrefixPlan = {
+      version: e.version,
+      epoch: this.rib.epoch,
+      cycle: this.cycleNo,
+      prefix,
+      family: fam,
+      ranked,
+      primaryId: ranked.primary ? routeId(prefix, ranked.primary) : '',
+      alts: this.config.dscps.map((_, i) => {
+        const a = ranked.alternates[i];
+        const nh = a ? routeNextHop(a, fam) : undefined;
+        return a && nh ? { id: routeId(prefix, a), nextHop: nh } : undefined;
+      }),
+    };
+    this.plans.set(e.key, plan);
+    return plan;
+  }
+
+  private evaluateOverride(plan: PrefixPlan, now: number): { added: number; removed: number } {
+    const { prefix, ranked: r, primaryId } = plan;
+    let added = 0;
+    let removed = 0;
+    let ov = this.overrides.get(prefix);
+    if (ov) {
+      const gone = !r.ranked.some((x) => routeId(prefix, x) === ov!.routeId);
+      if (gone || now >= ov.expiresAt || primaryId === ov.routeId) {
+        this.overrides.delete(prefix);
+        removed++;
+        this.log.info({ prefix, route: ov.routeId, why: gone ? 'route withdrawn' : primaryId === ov.routeId ? 'now BGP best' : 'expired' }, 'override removed');
+        ov = undefined;
+      }
+    }
+    // evaluate only with enough samples on the primary (the rule needs them; most prefixes have none)
+    if (ov || r.excluded === 'destination' || (this.stats.get(primaryId)?.count ?? 0) < this.policy.minSamples) return { added, removed };
+    const alts = r.ranked.slice(1).filter((x) => !(this.excludeAsns.size && [...x.attrs.asns].some((a) => this.excludeAsns.has(a))));
+    const choice = chooseOverride(
+      this.summary(primaryId),
+      alts.map((x) => ({ routeId: routeId(prefix, x), stats: this.summary(routeId(prefix, x)) })),
+      this.policy,
+    );
+    const route = choice ? alts.find((x) => routeId(prefix, x) === choice) : undefined;
+    const nh = route ? routeNextHop(route, plan.family) : undefined;
+    if (route && nh) {
+      ov = {
+        prefix,
+        family: plan.family,
+        routeId: choice!,
+        nextHop: nh,
+        primaryRouteId: primaryId,
+        since: now,
+        expiresAt: now + this.policy.ttlMs,
+        alternate: this.summary(choice!),
+        primary: this.summary(primaryId),
+      };
+      this.overrides.set(prefix, ov);
+      added++;
+      this.log.info({ prefix, route: ov.routeId, over: primaryId, alt_ms: ov.alternate.srtt_median_ms, primary_ms: ov.primary.srtt_median_ms }, 'override injected');
+    }
+    return { added, removed };
+  }
+
+  private async runCycle(now: number): Promise<CycleReport> {
+    const t0 = performance.now();
+    this.cycleNo++;
+    const since = now - this.config.windowMs;
+    for (const [id, st] of this.stats) {
+      if (st.prune(since) === 0) {
+        this.stats.delete(id);
+        this.routeInfo.delete(id);
+      }
+    }
+    this.inForce.prune(since);
+    const slots = this.config.dscps.map((d) => this.tables.get(dscpSlot(d))!);
+    const overrideTable = this.tables.get(OVERRIDE_SLOT)!;
+    const changes: RouteChange[] = [];
+    const put = (slot: TableSlot, m: Map<string, InjectedRoute>, prefix: string, family: 4 | 6, nextHop?: string, id?: string): void => {
+      const cur = m.get(prefix);
+      if (nextHop) {
+        if (cur && cur.nextHop === nextHop) {
+          cur.routeId = id!;
+          return;
+        }
+        // one object serves as the change and as the table entry (a first cycle writes every active prefix)
+        const c: RouteChange & InjectedRoute = { slot, op: 'set', prefix, family, nextHop, routeId: id! };
+        m.set(prefix, c);
+        changes.push(c);
+      } else if (cur) {
+        m.delete(prefix);
+        changes.push({ slot, op: 'delete', prefix, family });
+      }
+    };
+    const entries = this.activeEntries(now);
+    let added = 0;
+    let removed = 0;
+    for (const e of entries) {
+      const plan = this.plan(e);
+      const o = this.evaluateOverride(plan, now);
+      added += o.added;
+      removed += o.removed;
+      const ov = this.overrides.get(plan.prefix);
+      const ovId = ov?.routeId ?? '';
+      // a new plan (its routes changed) has no writtenOverride yet; an unchanged one is skipped unless its override changed
+      if (plan.writtenOverride === ovId) continue;
+      plan.writtenOverride = ovId;
+      const { prefix, family } = plan;
+      for (let i = 0; i < slots.length; i++) put(dscpSlot(this.config.dscps[i]!), slots[i]!, prefix, family, plan.alts[i]?.nextHop, plan.alts[i]?.id);
+      put(OVERRIDE_SLOT, overrideTable, prefix, family, ov?.nextHop, ov?.routeId);
+      const def = ov ? ov.routeId : plan.primaryId || null;
+      this.inForce.record(prefix, [def, ...plan.alts.map((a) => a?.id ?? def)], now);
+    }
+    // plans (and overrides) of prefixes that left the RIB or went idle
+    for (const [k, plan] of this.plans) {
+      if (plan.cycle === this.cycleNo) continue;
+      this.plans.delete(k);
+      for (let i = 0; i < slots.length; i++) put(dscpSlot(this.config.dscps[i]!), slots[i]!, plan.prefix, plan.family);
+      put(OVERRIDE_SLOT, overrideTable, plan.prefix, plan.family);
+      this.inForce.delete(plan.prefix);
+      const ov = this.overrides.get(plan.prefix);
+      if (ov) {
+        this.overrides.delete(plan.prefix);
+        removed++;
+        this.log.info({ prefix: plan.prefix, route: ov.routeId, why: 'prefix inactive or gone' }, 'override removed');
+      }
+    }
+    const written: Record<string, number> = {};
+    for (const inj of this.injectors) written[inj.name] = (inj.needsSync ? await inj.sync(this.tables) : await inj.apply(changes)).changes;
+    this.counters.cycles++;
+    this.last = {
+      at: new Date(now).toISOString(),
+      ms: +(performance.now() - t0).toFixed(3),
+      active_prefixes: entries.length,
+      injected: Object.fromEntries([...this.tables].map(([k, v]) => [k, v.size])),
+      overrides: this.overrides.size,
+      overrides_added: added,
+      overrides_removed: removed,
+      changes: written,
+    };
+    return this.last;
+  }
+
+  /** The tables of the last cycle (what every injector was asked to hold). */
+  desired(): RouteTables {
+    return this.tables;
+  }
+
+  overridesList(): Override[] {
+    return [...this.overrides.values()];
+  }
+
+  // ------------------------------------------------------------------ status
+
+  status(o: { all?: boolean; limit?: number } = {}): unknown {
+    const limit = Number.isFinite(o.limit) && o.limit! > 0 ? o.limit! : 1000;
+    const now = Date.now();
+    const activeKeys = new Set(this.activeEntries(now).map((e) => e.key));
+    const prefixes: unknown[] = [];
+    const list = o.all ? this.rib.entries() : [...activeKeys].map((k) => this.rib.entry(k)!).filter(Boolean)[Symbol.iterator]();
+    for (const e of list) {
+      if (prefixes.length >= limit) break;
+      const prefix = nlriText(e.nlri);
+      const fam = e.nlri.family;
+      const ranked = rankRoutes(candidates(e), Infinity);
+      const picked = rankPrefix(e, { excludeAsns: this.excludeAsns, alternates: this.config.dscps.length });
+      const ov = this.overrides.get(prefix);
+      prefixes.push({
+        prefix,
+        active: activeKeys.has(e.key),
+        last_traffic: this.active.has(e.key) ? new Date(this.active.get(e.key)!).toISOString() : null,
+        ...(picked.excluded ? { excluded: picked.excluded } : {}),
+        routes: ranked.map((r, i) => {
+          const id = routeId(prefix, r);
+          const alt = picked.alternates.indexOf(r);
+          return {
+            rank: i + 1,
+            route_id: id,
+            peer: r.peer.address,
+            peer_asn: r.peer.asn,
+            router: r.peer.router,
+            next_hop: routeNextHop(r, fam) ?? null,
+            as_path: r.attrs.pathText,
+            origin: ['igp', 'egp', 'incomplete'][r.attrs.origin],
+            med: r.attrs.med ?? null,
+            local_pref: r.attrs.localPref ?? null,
+            policy: r.post ? 'post' : 'pre',
+            table: ov?.routeId === id ? 'override' : i === 0 ? 'main' : alt >= 0 ? dscpSlot(this.config.dscps[alt]!) : null,
+            performance: this.summary(id),
+          };
+        }),
+        override: ov ?? null,
+      });
+    }
+    const tables: Record<string, Record<string, Record<string, string>>> = {};
+    for (const inj of this.injectors) {
+      const w = inj.written();
+      tables[inj.name] = Object.fromEntries([...w].map(([slot, m]) => [slot, Object.fromEntries([...m].map(([p, r]) => [p, r.nextHop]))]));
+    }
+    const performance = [...this.stats].map(([id, st]) => ({ route_id: id, ...this.routeInfo.get(id), ...st.summary() }));
+    const c = this.collector.status();
+    return {
+      schema: STATUS_SCHEMA,
+      started_at: this.startedAt,
+      config: { dscps: this.config.dscps, cycle_ms: this.config.cycleMs, active_window_ms: this.config.activeWindowMs, window_ms: this.config.windowMs, min_samples: this.config.minSamples, improvement_ms: this.config.improvementMs, exclude_asns: this.config.excludeAsns },
+      bmp: { listening: c.listening, sessions: c.sessions, prefixes: c.prefixes, routes: c.routes, counters: c.counters },
+      samples: { accepted: this.counters.samples_accepted, rejected: this.counters.samples_rejected, unjoined: this.counters.samples_unjoined },
+      cycles: this.counters.cycles,
+      last_cycle: this.last ?? null,
+      prefixes,
+      tables,
+      injectors: this.injectors.map((i) => i.status()),
+      performance,
+      overrides: this.overridesList(),
+    };
+  }
+
+  /**
+   * Stop cycling, close listeners and sessions, and stop the injectors
+   * (removing what they injected unless config.keepRoutes). Safe twice.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+    await this.collector.close();
+    await this.http.close();
+    for (const i of this.injectors) {
+      try {
+        await i.stop({ keep: this.config.keepRoutes });
+      } catch (e) {
+        this.log.warn({ injector: i.name, err: String(e) }, 'injector cleanup failed');
+      }
+    }
+    if (this.started) this.log.info({ keep_routes: this.config.keepRoutes }, 'AltPath controller stopped');
+  }
+}
