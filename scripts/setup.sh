@@ -16,6 +16,8 @@ PKGS=(
   iptables nftables libnetfilter-queue-dev libnetfilter-queue1  # failure injection, delay helper
   gcc make pkg-config                                           # C helpers
   ruby                                                          # evaluates vagrant/Vagrantfile in tests
+  redis-server                                                  # fleet store (tests start their own, no service needed)
+  chromium                                                      # dashboard tests and bench fleet (headless, via playwright-core)
   frr                                                           # AltPath testbed: bgpd -M bmp, zebra (FRR 8.4)
 )
 missing=()

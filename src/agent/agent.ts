@@ -172,6 +172,11 @@ export class Agent {
       for (const s of this.prober.sessions.values()) bad += s.paths.ports.filter((p) => p.state === 'bad').length;
       return [[undefined, bad]];
     });
+    this.metrics.registry.gauge('pathsteer_peer_paths', 'Candidate ports of all peers, by health state', () => {
+      const n: Record<string, number> = { unknown: 0, good: 0, suspect: 0, bad: 0 };
+      for (const s of this.prober.sessions.values()) for (const p of s.paths.ports) n[p.state] = (n[p.state] ?? 0) + 1;
+      return Object.entries(n).map(([state, v]) => [{ state }, v]);
+    });
     this.metrics.registry.gauge('pathsteer_dataplane_packets', 'ps_stats counters of the data plane, by counter', () => {
       const st = this.lastStats;
       return st ? Object.entries(st).map(([k, v]) => [{ counter: k.toLowerCase() }, Number(v)]) : [];
@@ -417,6 +422,11 @@ export class Agent {
         // maps gone (detached under us): status shows the last counters
       }
     }
+  }
+
+  /** ps_stats read now (not the housekeeping copy): publishers time pin moves with it. */
+  dataplaneStats(): StatCounts | undefined {
+    return this.deps.dataplaneStats?.();
   }
 
   /** Everything `pathsteer agent status --json` shows. */

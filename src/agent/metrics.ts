@@ -1,129 +1,12 @@
 /**
- * A small Prometheus registry for the agent (counters, gauges, summaries with
- * labels) and its text exposition format (version 0.0.4). Kept in-house: the
- * agent needs a dozen series, not a client library.
+ * The agent's Prometheus series, on the in-house registry of
+ * src/common/metrics.ts (re-exported here for the agent's modules).
  */
 
-type Labels = Record<string, string>;
+import { LATENCY_BUCKETS_S, Registry } from '../common/metrics.js';
+import { packageVersion } from '../common/version.js';
 
-function labelKey(l: Labels | undefined): string {
-  if (!l) return '';
-  const keys = Object.keys(l).sort();
-  return keys.map((k) => `${k}="${String(l[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
-}
-
-abstract class Metric {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly type: 'counter' | 'gauge' | 'summary',
-  ) {}
-  abstract lines(): string[];
-}
-
-export class Counter extends Metric {
-  private readonly values = new Map<string, number>();
-  constructor(name: string, help: string) {
-    super(name, help, 'counter');
-  }
-  inc(labels?: Labels, by = 1): void {
-    const k = labelKey(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
-  }
-  get(labels?: Labels): number {
-    return this.values.get(labelKey(labels)) ?? 0;
-  }
-  /** Every label set with its value, keyed by the rendered labels (`reason="x"`). */
-  entries(): Array<[string, number]> {
-    return [...this.values];
-  }
-  lines(): string[] {
-    if (this.values.size === 0) return [`${this.name} 0`];
-    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
-  }
-}
-
-export class Gauge extends Metric {
-  private readonly values = new Map<string, number>();
-  constructor(
-    name: string,
-    help: string,
-    private readonly collect?: () => Array<[Labels | undefined, number]>,
-  ) {
-    super(name, help, 'gauge');
-  }
-  set(v: number, labels?: Labels): void {
-    this.values.set(labelKey(labels), v);
-  }
-  get(labels?: Labels): number {
-    return this.values.get(labelKey(labels)) ?? 0;
-  }
-  lines(): string[] {
-    if (this.collect) for (const [l, v] of this.collect()) this.set(v, l);
-    if (this.values.size === 0) return [`${this.name} 0`];
-    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
-  }
-}
-
-/** Quantiles over the last `window` observations, plus running sum and count. */
-export class Summary extends Metric {
-  private readonly recent: number[] = [];
-  private sum = 0;
-  private count = 0;
-  constructor(
-    name: string,
-    help: string,
-    private readonly window = 1024,
-  ) {
-    super(name, help, 'summary');
-  }
-  observe(v: number): void {
-    this.recent.push(v);
-    if (this.recent.length > this.window) this.recent.shift();
-    this.sum += v;
-    this.count++;
-  }
-  quantile(q: number): number {
-    if (this.recent.length === 0) return 0;
-    const s = [...this.recent].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-  }
-  lines(): string[] {
-    return [
-      ...[0.5, 0.9, 0.99].map((q) => `${this.name}{quantile="${q}"} ${this.quantile(q)}`),
-      `${this.name}_sum ${this.sum}`,
-      `${this.name}_count ${this.count}`,
-    ];
-  }
-}
-
-export class Registry {
-  private readonly metrics: Metric[] = [];
-
-  counter(name: string, help: string): Counter {
-    return this.add(new Counter(name, help));
-  }
-  gauge(name: string, help: string, collect?: () => Array<[Labels | undefined, number]>): Gauge {
-    return this.add(new Gauge(name, help, collect));
-  }
-  summary(name: string, help: string): Summary {
-    return this.add(new Summary(name, help));
-  }
-  private add<M extends Metric>(m: M): M {
-    if (this.metrics.some((x) => x.name === m.name)) throw new Error(`metric ${m.name} registered twice`);
-    this.metrics.push(m);
-    return m;
-  }
-
-  /** Prometheus text exposition format. */
-  expose(): string {
-    const out: string[] = [];
-    for (const m of this.metrics) {
-      out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, ...m.lines());
-    }
-    return `${out.join('\n')}\n`;
-  }
-}
+export { Counter, Gauge, Histogram, Registry, Summary } from '../common/metrics.js';
 
 /** The agent's series. */
 export function agentMetrics(r = new Registry()) {
@@ -151,6 +34,8 @@ export function agentMetrics(r = new Registry()) {
     probeRate: r.gauge('pathsteer_probe_rate_pps', 'Probes sent per second (last second)'),
     backoff: r.gauge('pathsteer_probe_backoff_level', 'CPU backoff exponent (intervals x 2^level)'),
     cpu: r.gauge('pathsteer_host_cpu_percent', 'Host CPU utilisation, last sample'),
+    probeRtt: r.histogram('pathsteer_probe_rtt_seconds', 'Round-trip time of answered telemetry probes', LATENCY_BUCKETS_S),
+    buildInfo: r.buildInfo('pathsteer_build_info', 'pathsteer version and Node.js runtime of this process', { version: packageVersion(), node: process.version }),
   };
 }
 

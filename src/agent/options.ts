@@ -47,6 +47,21 @@ export const AgentConfigSchema = z
     cpuBackoff: z.boolean().default(true),
     /** Keep filters and pinned maps when the agent stops (fail-static across restarts). @default false */
     keepPins: z.boolean().default(false),
+    /**
+     * Publish heartbeat, path summaries and events to this fleet store
+     * (redis://host:port, rediss://..., unix:///path.sock; the CLI checks the
+     * rest of the URL). Off when absent. Redis being down never stops the agent.
+     */
+    redis: z
+      .string()
+      .regex(/^(redis|rediss|unix|redis\+unix):\/\//, 'expected redis://host:port, rediss://host:port or unix:///path/redis.sock')
+      .optional(),
+    /** Name of this agent in the fleet. @default the hostname */
+    fleetName: z.string().regex(/^[A-Za-z0-9_.:@/-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . : @ / -').optional(),
+    /** Roll-up group on the dashboard (leaf/ToR name). @default the VTEP address's /24 */
+    fleetGroup: z.string().min(1).max(64).optional(),
+    /** Publish every this many ms. @default 1000 */
+    publishIntervalMs: z.number().int().min(100).max(60_000).default(1000),
   })
   .strict();
 

@@ -384,6 +384,7 @@ export class Prober {
     this.pending.delete(msg.seq);
     const rttMs = Number(process.hrtime.bigint() - reflect.txNs) / 1e6;
     if (s.minRttMs === undefined || rttMs < s.minRttMs) s.minRttMs = rttMs;
+    this.metrics.probeRtt.observe(rttMs / 1000);
 
     if (msg.ctl & Ctl.FIN) {
       this.stop(s, now, 'peer sent FIN');

@@ -31,6 +31,12 @@ export interface AgentFleetOptions {
   extraArgs?: string[];
   /** Keep pins when stopped (fail-static). @default false */
   keepPins?: boolean;
+  /**
+   * Publish to this fleet store (`--redis`), each agent named after its host
+   * and grouped by its leaf. Agents run in the hosts' namespaces: give a
+   * `unix://` URL (a socket on the shared file system) or an address they reach.
+   */
+  redis?: string;
 }
 
 export interface AgentProcess extends SpawnedHelper {
@@ -65,6 +71,7 @@ export function agentArgv(tb: Testbed, host: string, o: AgentFleetOptions = {}):
     ...(o.rttThresholdMs ? ['--rtt-threshold', String(o.rttThresholdMs)] : []),
     ...(o.ports ? ['--ports', String(o.ports)] : []),
     ...(o.keepPins ? ['--keep-pins'] : []),
+    ...(o.redis ? ['--redis', o.redis, '--fleet-name', host, '--fleet-group', h.leaf] : []),
     ...(o.extraArgs ?? []),
   ];
 }

@@ -6,7 +6,15 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { requireCaps } from '../../common/privileges.js';
-import { AgentConfigSchema, readConfigFile } from '../../agent/options.js';
+import { hostname } from 'node:os';
+import { UsageError } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
+import { packageVersion } from '../../common/version.js';
+import type { Agent } from '../../agent/agent.js';
+import { fleetSource } from '../../agent/fleet-snapshot.js';
+import { AgentConfigSchema, readConfigFile, type AgentConfig } from '../../agent/options.js';
+import { Publisher } from '../../controller/publisher.js';
+import { parseRedisUrl, RedisStore } from '../../controller/store/index.js';
 import { runAgent } from '../../agent/run.js';
 import { queryAgent } from '../../agent/status-server.js';
 import type { AgentStatus } from '../../agent/agent.js';
@@ -17,6 +25,31 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 /** After SIGINT/SIGTERM the agent exits within this, stopped cleanly or not (detach runs either way). */
 export const AGENT_STOP_DEADLINE_MS = 1500;
+
+const log = logger.child({ module: 'agent/publish' });
+
+/**
+ * The agent's fleet publisher: the Redis store (connecting in the background:
+ * an unreachable Redis is not fatal, events wait in the buffer) fed by the
+ * agent's fleetSource. Wired here so agent and controller stay siblings.
+ */
+function startFleetPublisher(a: Agent, cfg: AgentConfig): Publisher {
+  const vtep = a.status().local_vtep;
+  const host = cfg.fleetName ?? hostname();
+  const group = cfg.fleetGroup ?? `${vtep.split('.').slice(0, 3).join('.')}.0/24`;
+  const store = RedisStore.fromUrlBackground(cfg.redis!, { log, name: `pathsteer-agent:${host}` });
+  const p = new Publisher(store, fleetSource(a), {
+    host,
+    group,
+    version: packageVersion(),
+    intervalMs: cfg.publishIntervalMs,
+    registry: a.metrics.registry,
+    log,
+  });
+  p.start();
+  log.info({ redis: store.target, host, group, intervalMs: cfg.publishIntervalMs }, `publishing to the fleet store ${store.target} as ${host}`);
+  return p;
+}
 
 /** CLI flag name -> config key, with the value converted for the schema. */
 function flagsToConfig(raw: Record<string, unknown>): Record<string, unknown> {
@@ -38,6 +71,10 @@ function flagsToConfig(raw: Record<string, unknown>): Record<string, unknown> {
     ['allow', 'allow', (v) => v],
     ['metrics', 'metrics', (v) => v],
     ['keepPins', 'keepPins', (v) => v],
+    ['redis', 'redis', (v) => v],
+    ['fleetName', 'fleetName', (v) => v],
+    ['fleetGroup', 'fleetGroup', (v) => v],
+    ['publishInterval', 'publishIntervalMs', num],
     // commander defaults a --no- flag to true: only an explicit --no-cpu-backoff overrides the file
     ['cpuBackoff', 'cpuBackoff', (v) => (v === false ? false : undefined)],
   ];
@@ -54,13 +91,22 @@ const NAMES: Record<string, string> = {
   probeIntervalMs: '--probe-interval (probeIntervalMs)',
   rttThresholdMs: '--rtt-threshold (rttThresholdMs)',
   idleTimeoutMs: '--idle-timeout (idleTimeoutMs)',
+  publishIntervalMs: '--publish-interval (publishIntervalMs)',
 };
 
 /** Merge file and flags and validate; names the flag or config key that is wrong. */
 export function agentConfig(raw: Record<string, unknown>) {
   const file = typeof raw.config === 'string' ? readConfigFile(raw.config) : {};
   const what = typeof raw.config === 'string' ? `agent configuration (${raw.config} and flags)` : 'agent options';
-  return parseOptions(AgentConfigSchema, { ...file, ...flagsToConfig(raw) }, what, NAMES);
+  const cfg = parseOptions(AgentConfigSchema, { ...file, ...flagsToConfig(raw) }, what, NAMES);
+  if (cfg.redis) {
+    try {
+      parseRedisUrl(cfg.redis);
+    } catch (e) {
+      throw new UsageError(`invalid ${what}: --redis (redis): ${(e as Error).message}`);
+    }
+  }
+  return cfg;
 }
 
 function statusText(s: AgentStatus): string {
@@ -102,20 +148,37 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     .option('--metrics <host:port>', 'serve Prometheus metrics here')
     .option('--keep-pins', 'keep filters and pinned maps on exit (fail-static)')
     .option('--no-cpu-backoff', 'never slow probing down for host CPU load')
+    .option('--redis <URL>', 'publish to this fleet store: redis://host:port, rediss://..., unix:///path.sock')
+    .option('--fleet-name <NAME>', 'this agent\'s name in the fleet [hostname]')
+    .option('--fleet-group <NAME>', 'dashboard roll-up group, e.g. the leaf/ToR [VTEP /24]')
+    .option('--publish-interval <ms>', 'heartbeat and summaries every this many ms [1000]')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const cfg = agentConfig(raw);
         requireCaps(['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON'], 'pathsteer agent');
         // SIGINT/SIGTERM: the agent stops (and detaches) well within 2 s; if it has not, it exits anyway
         ctx.setStopDeadline(AGENT_STOP_DEADLINE_MS);
-        await runAgent(cfg, ctx.signal, {
-          onForcedExit: (fn) => ctx.setForcedExitCleanup(fn),
-          onReady: (a) => {
-            ctx.progress(`pathsteer agent: running on ${cfg.iface} (VTEP ${a.status().local_vtep}); Ctrl-C to stop`);
-            // one JSON line for supervisors and the testbed: the agent is up
-            process.stdout.write(`${JSON.stringify({ ready: true, iface: cfg.iface, pid: process.pid, process_id: a.processId })}\n`);
-          },
-        });
+        let publisher: Publisher | undefined;
+        // the publisher's last flush (at most 500 ms) runs alongside the agent's stop, within the deadline
+        const stopPublisher = async (): Promise<void> => {
+          await publisher?.stop(500);
+          await publisher?.store.close();
+        };
+        let publisherStopped: Promise<void> | undefined;
+        ctx.signal.addEventListener('abort', () => (publisherStopped = stopPublisher()), { once: true });
+        try {
+          await runAgent(cfg, ctx.signal, {
+            onForcedExit: (fn) => ctx.setForcedExitCleanup(fn),
+            onReady: (a) => {
+              if (cfg.redis) publisher = startFleetPublisher(a, cfg);
+              ctx.progress(`pathsteer agent: running on ${cfg.iface} (VTEP ${a.status().local_vtep}); Ctrl-C to stop`);
+              // one JSON line for supervisors and the testbed: the agent is up
+              process.stdout.write(`${JSON.stringify({ ready: true, iface: cfg.iface, pid: process.pid, process_id: a.processId })}\n`);
+            },
+          });
+        } finally {
+          await (publisherStopped ?? stopPublisher());
+        }
       }),
     );
 

@@ -7,6 +7,7 @@ import { registerAgent } from './agent.js';
 import { registerAltpath } from './altpath.js';
 import { registerAttach } from './attach.js';
 import { registerBench } from './bench.js';
+import { registerController } from './controller.js';
 import { registerDemo } from './demo.js';
 import { registerDetach } from './detach.js';
 import { registerDoctor } from './doctor.js';
@@ -21,6 +22,7 @@ export const commands: RegisterCommand[] = [
   registerAltpath,
   registerAttach,
   registerBench,
+  registerController,
   registerDemo,
   registerDetach,
   registerDoctor,

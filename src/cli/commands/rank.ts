@@ -4,7 +4,9 @@
  * `--evaluate`, also score the baselines' choices (NetPilot, CorrOpt, operator
  * playbooks) by SWARM's performance penalty on independent samples.
  */
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { RedisStore, RedisUrlSchema, type RankerRecord } from '../../controller/store/index.js';
 import { z } from 'zod';
 import { METRIC_INFO, type MetricKey } from '../../ranker/comparators.js';
 import { evaluateScenario, type EvaluationResult } from '../../ranker/evaluate.js';
@@ -29,8 +31,46 @@ const optionsSchema = z.object({
   trafficSamples: zcli.int(1, 100000).optional(),
   routingSamples: zcli.int(1, 100000).optional(),
   evaluate: z.boolean().optional(),
+  publish: RedisUrlSchema.optional(),
   json: z.boolean().optional(),
 });
+
+/** The ranking as the fleet store keeps it (the dashboard's ranker panel). */
+export function rankerRecord(r: RankResult, at = Date.now()): RankerRecord {
+  const point = (c: RankResult['candidates'][number], k: MetricKey): number | null => {
+    const v = c.metrics[k]?.point;
+    return c.feasible && v !== undefined && Number.isFinite(v) ? v : null;
+  };
+  return {
+    scenario: r.scenario,
+    comparator: r.comparator,
+    best: r.best,
+    at,
+    seconds: r.seconds,
+    samples: r.samples.total,
+    candidates: r.candidates.map((c) => ({
+      rank: c.rank,
+      name: c.name,
+      feasible: c.feasible,
+      fct99: point(c, 'fct99'),
+      tput1p: point(c, 'tput1p'),
+      tputAvg: point(c, 'tputAvg'),
+      note: c.feasible ? c.reason : (c.note ?? ''),
+    })),
+  };
+}
+
+/** Write the ranking to the fleet store; one line on stderr says where. */
+async function publishRanking(url: string, r: RankResult, ctx: CliContext): Promise<string> {
+  const store = await RedisStore.open(url, { waitReady: true, name: 'pathsteer-rank' });
+  try {
+    const id = await store.addRankerResult(rankerRecord(r), `rank:${hostname()}`);
+    ctx.progress(`rank: published to ${store.target} (ps:ranker:results ${id})`);
+    return id;
+  } finally {
+    await store.close();
+  }
+}
 
 function num(k: MetricKey, v: number): string {
   if (Number.isNaN(v)) return '-';
@@ -101,6 +141,7 @@ export function registerRank(program: Command, ctx: CliContext): void {
     .option('--traffic-samples <k>', 'override the number of traffic samples')
     .option('--routing-samples <n>', 'override the number of routing samples per traffic sample')
     .option('--evaluate', 'also score the baselines\' choices by SWARM\'s performance penalty')
+    .option('--publish <URL>', 'also write the ranking to the fleet store (redis://..., unix:///...) for the dashboard')
     .option('--json', 'print JSON')
     .action(
       action(async (file: string, raw: Record<string, unknown>): Promise<CommandOutput> => {
@@ -117,9 +158,11 @@ export function registerRank(program: Command, ctx: CliContext): void {
         };
         if (o.evaluate) {
           const e = await evaluateScenario(resolved, opts);
+          if (o.publish) await publishRanking(o.publish, e.ranking, ctx);
           return { data: e, text: evaluationText(e) };
         }
         const r = await rank(resolved, opts);
+        if (o.publish) await publishRanking(o.publish, r, ctx);
         return { data: r, text: rankingText(r) };
       }),
     );

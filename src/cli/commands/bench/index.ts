@@ -4,6 +4,7 @@ import { registerBenchAltpath } from './altpath.js';
 import { registerBenchAltpathDscp } from './altpath-dscp.js';
 import { registerBenchDataplane } from './dataplane.js';
 import { registerBenchFailover } from './failover.js';
+import { registerBenchFleet } from './fleet.js';
 import { registerBenchGatewayMemory } from './gateway-memory.js';
 import { registerBenchGatewayUpdates } from './gateway-updates.js';
 import { registerBenchMaps } from './maps.js';
@@ -16,6 +17,7 @@ export const benchCommands: RegisterCommand[] = [
   registerBenchAltpathDscp,
   registerBenchDataplane,
   registerBenchFailover,
+  registerBenchFleet,
   registerBenchGatewayMemory,
   registerBenchGatewayUpdates,
   registerBenchMaps,
