@@ -38,6 +38,8 @@ export interface RankerBenchResult {
   /** Samples per candidate (traffic x routing). */
   samples: number;
   seconds: number;
+  /** Of which building the model (topology, routing, candidates): done once, whatever the sample count. */
+  build_s: number;
   target_seconds: number;
   /** Ran at the tool's default epoch, sample counts and workers. */
   defaults: boolean;
@@ -63,6 +65,7 @@ export async function benchRanker(o: RankerBenchOptions): Promise<RankerBenchRes
   const workers = o.workers ?? RANKER_DEFAULTS.workers;
   const resolved = resolveScenario(parseScenario(benchScenario(o.servers, o), 'bench'), process.cwd(), 'bench');
   const model = buildModel(resolved);
+  const buildS = Number(process.hrtime.bigint() - t0) / 1e9;
   const r = await rankModel(model, resolved, { workers, onProgress: o.onProgress, ...(o.signal ? { signal: o.signal } : {}) });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
@@ -74,6 +77,7 @@ export async function benchRanker(o: RankerBenchOptions): Promise<RankerBenchRes
     flows,
     samples: r.samples.total,
     seconds: Math.round(seconds * 100) / 100,
+    build_s: Math.round(buildS * 100) / 100,
     target_seconds: RANKER_TARGET_SECONDS,
     defaults,
     best: r.best,
