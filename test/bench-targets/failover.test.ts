@@ -4,17 +4,16 @@
  * clos-4x4 (a whole spine of four fails: fewer broken ports, slower
  * detection). One run per fabric with fresh agents (the bench default is 5),
  * no kernel baseline, to keep the test near a minute. Namespaces and BPF:
- * root only; everything is torn down by the benchmark, also on failure.
+ * root only; the benchmark tears everything down, also on failure.
  */
 import { describe, it } from 'vitest';
-import { benchFailover } from '../../bench/failover.js';
-import { expectTarget, saveBench } from '../support/bench-target.js';
+import type { FailoverBenchResult } from '../../bench/failover.js';
+import { expectTarget, runBench } from '../support/bench-target.js';
 import { canLoadBpf } from '../support/privileged.js';
 
 describe.runIf(canLoadBpf)('bench failover', () => {
-  it('outage p99 per fabric at the 1 s probe interval', async () => {
-    const r = await benchFailover({ probeIntervalMs: 1000, runs: 1, kernelBaseline: false, progress: (l) => process.stderr.write(`${l}\n`) });
-    saveBench('failover-ci', 'pathsteer bench failover --runs 1 --no-kernel-baseline --json', r);
+  it('outage p99 per fabric at the 1 s probe interval', () => {
+    const r = runBench<FailoverBenchResult>('failover-ci', ['bench', 'failover', '--runs', '1', '--no-kernel-baseline']);
     for (const f of r.fabrics) {
       // Wall-clock outages of real flows through agents on a shared 2-core machine: 10% for load
       // (the agent's timers run late when the CPU is busy).

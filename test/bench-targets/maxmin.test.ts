@@ -4,13 +4,12 @@
  * 16K-server instance, with <= 1% aggregate error.
  */
 import { describe, it } from 'vitest';
-import { benchMaxMin } from '../../bench/maxmin.js';
-import { expectTarget, saveBench } from '../support/bench-target.js';
+import type { MaxMinBenchResult } from '../../bench/maxmin.js';
+import { expectTarget, runBench } from '../support/bench-target.js';
 
 describe('bench maxmin', () => {
   it('approximate vs exact 1-waterfilling on 16,384 servers: speedup and error', () => {
-    const r = benchMaxMin({ servers: 16384, reps: 7 });
-    saveBench('maxmin', 'pathsteer bench maxmin --json', r);
+    const r = runBench<MaxMinBenchResult>('maxmin', ['bench', 'maxmin']);
     // Error: deterministic (same instance, same algorithm every run), so no noise margin.
     expectTarget({ name: 'bench maxmin: aggregate error vs 1-waterfilling', measured: r.aggregate_error, target: r.target_error, kind: 'max', margin: 0 });
     // Speed: a ratio of two solvers timed interleaved in one process (best of 7): 10% for what load

@@ -8,6 +8,7 @@
  * The suite is opt-in locally (PATHSTEER_BENCH_TARGETS=1 npx vitest run
  * --project bench-targets); CI sets the variable in .ci/run.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
@@ -87,4 +88,24 @@ const BENCH_DIR = new URL('../../build/bench/', import.meta.url).pathname;
 export function saveBench(name: string, command: string, result: unknown): void {
   mkdirSync(BENCH_DIR, { recursive: true });
   writeFileSync(`${BENCH_DIR}${name}.json`, `${JSON.stringify({ command, at: new Date().toISOString(), loadavg: loadavg().map((x) => +x.toFixed(2)), result }, null, 2)}\n`);
+}
+
+const CLI = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
+
+/**
+ * Run a benchmark as users run it, `pathsteer ...args --json` from the built
+ * CLI (dist/: `npm run build` first), in a child process; its progress goes to
+ * this stderr. Not in-process: vitest's module transform (imported functions
+ * become property loads of module objects) made the hot loops 1.5-2.3x slower
+ * than the built code (gateway bench updates, measured side by side), which
+ * would misstate the figures. Saves the JSON as build/bench/NAME.json and
+ * returns it.
+ */
+export function runBench<T>(name: string, args: readonly string[], timeoutMs = 600_000): T {
+  const r = spawnSync(process.execPath, [CLI, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: timeoutMs, maxBuffer: 64 << 20 });
+  expect(r.error, `pathsteer ${args.join(' ')}: ${String(r.error)}`).toBeUndefined();
+  expect(r.status, `pathsteer ${args.join(' ')} exited ${r.status}`).toBe(0);
+  const result = JSON.parse(r.stdout) as T;
+  saveBench(name, `pathsteer ${args.join(' ')} --json`, result);
+  return result;
 }
