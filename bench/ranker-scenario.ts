@@ -4,7 +4,9 @@
  * is 32 pods), 10 Gbps servers, 40 Gbps fabric, 5 us per link, web search
  * traffic at 30% load. Failures follow SWARM scenario 1's two-failure
  * sequence at one ToR: an earlier lossy uplink (0.005%) already disabled, and
- * now a second uplink of the same ToR dropping 5%.
+ * now a second uplink of the same ToR dropping 5%. The estimator epoch and
+ * the sample counts are the tool's defaults (src/ranker/defaults.ts) unless
+ * given.
  */
 import type { ScenarioInput } from '../src/ranker/scenario.js';
 
@@ -31,8 +33,11 @@ export function benchScenario(servers: number, opts: { trafficSamples?: number; 
     ],
     ongoing: [{ type: 'disable-link', link: ['T0-0', 'T1-0'] }],
     traffic: { load: 0.3, flowSizes: 'dctcp-websearch', durationMs: 20, measureMs: [5, 10] },
-    estimator: { epochMs: opts.epochMs ?? 1 },
-    confidence: { trafficSamples: opts.trafficSamples ?? 8, routingSamples: opts.routingSamples ?? 4 },
+    ...(opts.epochMs !== undefined ? { estimator: { epochMs: opts.epochMs } } : {}),
+    confidence: {
+      ...(opts.trafficSamples !== undefined ? { trafficSamples: opts.trafficSamples } : {}),
+      ...(opts.routingSamples !== undefined ? { routingSamples: opts.routingSamples } : {}),
+    },
     comparator: 'PriorityFCT',
     seed: opts.seed ?? 1,
   };

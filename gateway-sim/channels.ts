@@ -12,7 +12,7 @@
  *   share) are timed separately.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { batchTableUpdates, encode, encodingLength, PS_MAX_TABLE_UPDATE_RECORDS, type TableUpdateRecord } from '../src/protocol/index.js';
+import { encodeTableUpdateRecords, InvalidFieldError, PS_HEADER_SIZE, PS_MAX_TABLE_UPDATE_RECORDS, PS_TABLE_UPDATE_RECORD_SIZE, type TableUpdateRecord } from '../src/protocol/index.js';
 import type { Gateway } from './gateway.js';
 import { GatewaySimError } from './p4/errors.js';
 import { CPU_PORT } from './p4/pipeline.js';
@@ -119,28 +119,53 @@ export class PacketChannel {
   private readonly cpu: number;
   private readonly gw: number;
   private seq: number;
+  /** The send buffer encode() writes frames into (reused). */
+  private ring: Buffer = Buffer.alloc(0);
 
   constructor(
     readonly gateway: Gateway,
     o: PacketChannelOptions = {},
   ) {
     this.perPacket = o.perPacket ?? PS_MAX_TABLE_UPDATE_RECORDS;
+    if (!Number.isInteger(this.perPacket) || this.perPacket < 1 || this.perPacket > PS_MAX_TABLE_UPDATE_RECORDS) {
+      throw new InvalidFieldError('perPacket', `${this.perPacket} is not in 1..${PS_MAX_TABLE_UPDATE_RECORDS}`);
+    }
     this.cpu = o.cpu ?? 0xc612fffe; // 198.18.255.254
     this.gw = o.gateway ?? 0xc612ff01; // 198.18.255.1
     this.seq = o.seq ?? 0;
   }
 
-  /** The IPv4 packets carrying `records` (type 0x05, batches of perPacket). */
+  /**
+   * The IPv4 packets carrying `records` (type 0x05, batches of perPacket,
+   * sequence ids counting up), each record written straight into its frame
+   * (encodeTableUpdateRecords): what the CPU does before it injects them.
+   * The frames are views of the channel's send buffer, which the next
+   * encode() reuses, as a host reuses its transmit ring (a fresh buffer every
+   * time costs page faults worth more than the encoding): inject or copy them
+   * before encoding again.
+   */
   encode(records: readonly TableUpdateRecord[]): Buffer[] {
-    const msgs = batchTableUpdates(records, { seq: this.seq, srcVtep: this.cpu }, this.perPacket);
-    this.seq = (this.seq + msgs.length) >>> 0;
-    return msgs.map((m) => {
-      const n = encodingLength(m);
-      const frame = Buffer.allocUnsafe(IPV4_HEADER_SIZE + UDP_HEADER_SIZE + n);
-      writeIpv4UdpHeaders(frame, { src: this.cpu, dst: this.gw, sport: 10000 + (m.seq % 1000), dport: this.gateway.vxlanPort }, n);
-      encode(m, frame, IPV4_HEADER_SIZE + UDP_HEADER_SIZE);
-      return frame;
-    });
+    if (!Array.isArray(records)) throw new InvalidFieldError('records', 'expected an array');
+    const per = this.perPacket;
+    const n = records.length;
+    const head = IPV4_HEADER_SIZE + UDP_HEADER_SIZE + PS_HEADER_SIZE;
+    const need = Math.ceil(n / per) * head + n * PS_TABLE_UPDATE_RECORD_SIZE;
+    if (this.ring.length < need) this.ring = Buffer.allocUnsafeSlow(Math.max(need, 2 * this.ring.length));
+    const ring = this.ring;
+    const frames: Buffer[] = [];
+    let off = 0;
+    for (let k = 0; k < n; k += per) {
+      const count = Math.min(per, n - k);
+      const seq = (this.seq + frames.length) >>> 0;
+      const len = head + count * PS_TABLE_UPDATE_RECORD_SIZE;
+      const frame = ring.subarray(off, off + len);
+      writeIpv4UdpHeaders(frame, { src: this.cpu, dst: this.gw, sport: 10000 + (seq % 1000), dport: this.gateway.vxlanPort }, len - IPV4_HEADER_SIZE - UDP_HEADER_SIZE);
+      encodeTableUpdateRecords({ seq, srcVtep: this.cpu }, records, k, count, frame, IPV4_HEADER_SIZE + UDP_HEADER_SIZE);
+      frames.push(frame);
+      off += len;
+    }
+    this.seq = (this.seq + frames.length) >>> 0;
+    return frames;
   }
 
   /**

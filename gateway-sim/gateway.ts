@@ -83,8 +83,10 @@ interface UpdateWalk {
   records: number;
   applied: number;
   seq: number;
-  /** The packet's buffer as 32-bit words (little-endian host, 4-byte aligned buffer): the deparser's word path. */
+  /** The packet's whole ArrayBuffer as 32-bit words (little-endian host, 4-byte aligned packet): the deparser's word path. */
   words: Uint32Array | undefined;
+  /** Word index of the packet's byte 0 in `words`. */
+  word0: number;
 }
 
 /**
@@ -224,6 +226,15 @@ export class Gateway {
     forward(`outer source port ${old} -> ${c.port}`);
   }
 
+  /** A word view of the whole buffer, kept while the pipeline reuses its working buffer (no view per packet). */
+  private words: Uint32Array | undefined;
+
+  private wordView(buf: ArrayBufferLike): Uint32Array {
+    const w = this.words;
+    if (w !== undefined && w.buffer === buf) return w;
+    return (this.words = new Uint32Array(buf, 0, buf.byteLength >>> 2));
+  }
+
   private startUpdate(ctx: PassContext, pl: number, plen: number): void {
     const p = ctx.pkt;
     if (ctx.ingressPort !== CPU_PORT) {
@@ -238,6 +249,8 @@ export class Gateway {
       const stateful = this.stateful;
       const path = this.path;
       for (let i = 0, at = pl + PS_HEADER_SIZE; i < n; i++, at += RECORD) {
+        // the common case without allocating: a path-table record the table accepts
+        if ((p[at + REC_FLAGS]! & PS_F_STATEFUL) === 0 && path.acceptsRecord(p, at)) continue;
         head.peer = u32(p, at + REC_PEER);
         head.base = u16(p, at + REC_BASE);
         head.nports = p[at + REC_NPORTS]!;
@@ -253,8 +266,8 @@ export class Gateway {
       throw e;
     }
     this.stats.updatePackets++;
-    const words = LITTLE_ENDIAN && (p.byteOffset & 3) === 0 ? new Uint32Array(p.buffer, p.byteOffset, p.length >>> 2) : undefined;
-    const walk: UpdateWalk = { records: n, applied: 0, seq: u32(p, pl + OFF.seq), words };
+    const words = LITTLE_ENDIAN && (p.byteOffset & 3) === 0 ? this.wordView(p.buffer) : undefined;
+    const walk: UpdateWalk = { records: n, applied: 0, seq: u32(p, pl + OFF.seq), words, word0: p.byteOffset >>> 2 };
     ctx.meta.update = walk;
     this.updatePass(ctx, walk);
   }
@@ -277,6 +290,7 @@ export class Gateway {
     walk.applied++;
     this.stats.updateRecords++;
     if (p[at + REC_FLAGS]! & TU_F_END) {
+      walk.words = undefined; // a view of the pipeline's working buffer: not for the caller
       ctx.verdict = 'drop';
       ctx.reason = `table update applied: ${walk.applied} record(s) in ${ctx.pass} pass(es)`;
       return;
@@ -284,7 +298,7 @@ export class Gateway {
     const words = walk.words;
     if (words !== undefined && ihl === 20) {
       // the common case: a word at a time, the fields updated on the way (whole-word stores only, which the next pass reads back fast)
-      deparse56(words, off >>> 2);
+      deparse56(words, walk.word0 + (off >>> 2));
     } else {
       // headers [off, at) -> [off + RECORD, at + RECORD), over the applied record; then the fields
       p.copyWithin(off + RECORD, off, at);

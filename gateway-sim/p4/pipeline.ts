@@ -81,6 +81,9 @@ export class Pipeline {
   readonly resources: ResourceReport;
   readonly maxPasses: number;
   readonly stats: PipelineStats = { packets: 0, passes: 0, recirculations: 0, drops: 0 };
+  /** The working buffer simulate() copies packets into, and whether a simulate() is using it. */
+  private work: Buffer = Buffer.alloc(0);
+  private busy = false;
 
   constructor(
     readonly program: Program,
@@ -96,7 +99,26 @@ export class Pipeline {
    */
   simulate(pkt: Uint8Array, opts: { ingressPort?: number; trace?: (pass: number, pkt: Buffer) => void } = {}): SimResult {
     this.stats.packets++;
-    const own = Buffer.from(pkt);
+    // The pipeline's copy of the packet lives in a buffer it reuses (no allocation per packet);
+    // a packet that leaves is copied out of it. (A nested call, from a trace callback, gets its own.)
+    const reuse = !this.busy;
+    let own: Buffer;
+    if (reuse) {
+      if (this.work.length < pkt.length) this.work = Buffer.allocUnsafeSlow(Math.max(pkt.length, 2 * this.work.length, 2048));
+      own = this.work.subarray(0, pkt.length);
+      own.set(pkt);
+      this.busy = true;
+    } else {
+      own = Buffer.from(pkt);
+    }
+    try {
+      return this.run(own, opts);
+    } finally {
+      if (reuse) this.busy = false;
+    }
+  }
+
+  private run(own: Buffer, opts: { ingressPort?: number; trace?: (pass: number, pkt: Buffer) => void }): SimResult {
     const ctx: PassContext = { pkt: own, off: 0, len: own.length, pass: 0, ingressPort: opts.ingressPort ?? 0, meta: {} };
     const program = this.program;
     const trace = opts.trace;
@@ -134,14 +156,13 @@ export class Pipeline {
       }
       const verdict = ctx.verdict ?? 'drop';
       if (verdict === 'drop') this.stats.drops++;
-      return {
-        verdict,
-        ...(ctx.output && verdict !== 'drop' ? { output: ctx.output } : {}),
-        passes: ctx.pass,
-        ...(ctx.reason ? { reason: ctx.reason } : ctx.verdict ? {} : { reason: 'no verdict' }),
-        ...(ctx.error ? { error: ctx.error } : {}),
-        meta: ctx.meta,
-      };
+      const out = ctx.output;
+      const r: SimResult = { verdict, passes: ctx.pass, meta: ctx.meta };
+      if (out && verdict !== 'drop') r.output = out.buffer === this.work.buffer ? Buffer.from(out) : out;
+      if (ctx.reason) r.reason = ctx.reason;
+      else if (!ctx.verdict) r.reason = 'no verdict';
+      if (ctx.error) r.error = ctx.error;
+      return r;
     }
   }
 }

@@ -14,7 +14,8 @@
 import { UpdateRejectedError } from '../p4/errors.js';
 import type { PlacedObject, Target } from '../p4/resources.js';
 import { type ActionDef, type ActionRef, Table } from '../p4/table.js';
-import { checkRecordWindow, ipv4, memoryOf, type MemoryReport, type PortChoice, type RecordHead, type Scheme } from './types.js';
+import { i32, u16 } from '../packet.js';
+import { checkRecordWindow, ipv4, memoryOf, REC_BASE, REC_NPORTS, REC_PEER, type MemoryReport, type PortChoice, type RecordHead, type Scheme } from './types.js';
 
 /** Options every scheme takes (each scheme's own interface documents its defaults). */
 export interface WindowOptions {
@@ -87,6 +88,11 @@ export abstract class RegisterPathTable extends PeerKeyedPathTable {
   checkRecord(r: RecordHead): string | undefined {
     if (!this.has(r.peer)) return `peer ${ipv4(r.peer)} has no ${this.peerTable.name} entry (add peers through the control plane first)`;
     return checkRecordWindow(r, this.np, this.basePort);
+  }
+
+  /** The same rule as checkRecord on the wire bytes: a known peer, the gateway's window. */
+  acceptsRecord(b: Buffer, at: number): boolean {
+    return b[at + REC_NPORTS] === this.np && u16(b, at + REC_BASE) === this.basePort && this.peerTable.lookupHandle1(i32(b, at + REC_PEER)) >= 0;
   }
 }
 

@@ -69,6 +69,10 @@ export class NaivePathTable extends PathTableBase implements PathTable {
     return 'the naive table keeps ports in hash-table entries, which only the control plane (PCIe) can write';
   }
 
+  acceptsRecord(): boolean {
+    return false;
+  }
+
   applyRecord(): void {
     throw new UpdateRejectedError('the naive table takes no packet updates');
   }

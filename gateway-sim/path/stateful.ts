@@ -108,6 +108,10 @@ export class StatefulPathTable extends PeerKeyedPathTable implements PathTable {
     return `peer ${ipv4(r.peer)} is a stateful vIP; its uncompressed entries are written by the control plane (PCIe) only`;
   }
 
+  acceptsRecord(): boolean {
+    return false;
+  }
+
   applyRecord(): void {
     throw new UpdateRejectedError('stateful vIPs take no packet updates');
   }

@@ -15,10 +15,12 @@ import { UpdateRejectedError } from '../p4/errors.js';
  * them turns REC_OFF.peer into a double, and the pass's index arithmetic with it.)
  */
 export const REC_PEER = 0;
+export const REC_BASE = 4;
+export const REC_NPORTS = 6;
 /** High and low 32 bits of the u64 bitmap. */
 export const REC_BITMAP_HI = 8;
 export const REC_BITMAP_LO = 12;
-if (REC_PEER !== REC_OFF.peer || REC_BITMAP_HI !== REC_OFF.bitmap || REC_BITMAP_LO !== REC_OFF.bitmap + 4) {
+if (REC_PEER !== REC_OFF.peer || REC_BASE !== REC_OFF.base || REC_NPORTS !== REC_OFF.nports || REC_BITMAP_HI !== REC_OFF.bitmap || REC_BITMAP_LO !== REC_OFF.bitmap + 4) {
   throw new Error('gateway-sim: record offsets disagree with src/protocol');
 }
 
@@ -87,6 +89,12 @@ export interface PathTable {
   remove(peer: number): number;
   /** Why a data-plane record for this table would be refused (undefined: acceptable). */
   checkRecord(r: RecordHead): string | undefined;
+  /**
+   * checkRecord(record at buf[at..at+16)) === undefined, read from the wire
+   * without allocating: the per-packet check's fast path (a false answer is
+   * explained by checkRecord).
+   */
+  acceptsRecord(buf: Buffer, at: number): boolean;
   /** Apply the (checked) table-update record at buf[at..at+16) in one pass. */
   applyRecord(buf: Buffer, at: number): void;
   /** The stored state of a peer in readable form (inspect, tests). */

@@ -405,15 +405,27 @@ function recordsOf(m: TableUpdateMessage): TableUpdateRecord[] {
 function encodeTableUpdateInto(m: TableUpdateMessage, buf: Uint8Array | undefined, off: number): Buffer {
   validateHeaderFields(m);
   const recs = recordsOf(m);
-  for (let i = 0; i < recs.length; i++) validateRecord(recs[i]!, i);
-  const n = PS_HEADER_SIZE + recs.length * PS_TABLE_UPDATE_RECORD_SIZE;
+  return encodeRecordsInto(m, recs, 0, recs.length, buf, off, true);
+}
+
+/**
+ * Header `h` and records[start, start + count) as one table-update message at
+ * buf[off..] (an error names records[start + i]). With `checkFirst` every
+ * record is checked before anything is written; without, each as it is
+ * written (one pass over the records; a bad one leaves a partial message).
+ */
+function encodeRecordsInto(h: Header, recs: readonly TableUpdateRecord[], start: number, count: number, buf: Uint8Array | undefined, off: number, checkFirst: boolean): Buffer {
+  const end = start + count;
+  if (checkFirst) for (let k = start; k < end; k++) validateRecord(recs[k]!, k);
+  const n = PS_HEADER_SIZE + count * PS_TABLE_UPDATE_RECORD_SIZE;
   const b = target(n, buf, off);
-  writeHeader(m, b, off, n);
+  writeHeader(h, b, off, n);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let at = off + PS_HEADER_SIZE;
-  for (let i = 0; i < recs.length; i++, at += PS_TABLE_UPDATE_RECORD_SIZE) {
-    // byte stores (a Uint8Array store keeps the low 8 bits): no DataView call per field
-    const r = recs[i]!;
+  for (let k = start; k < end; k++, at += PS_TABLE_UPDATE_RECORD_SIZE) {
+    const r = recs[k]!;
+    if (!checkFirst) validateRecord(r, k);
+    // byte stores (a Uint8Array store keeps the low 8 bits): faster than DataView calls for these fields
     const peer = r.peer;
     b[at + R_PEER] = peer >>> 24;
     b[at + R_PEER + 1] = peer >>> 16;
@@ -422,10 +434,59 @@ function encodeTableUpdateInto(m: TableUpdateMessage, buf: Uint8Array | undefine
     b[at + R_BASE] = r.base >>> 8;
     b[at + R_BASE + 1] = r.base;
     b[at + R_NPORTS] = r.nports;
-    b[at + R_FLAGS] = r.flags | (i === recs.length - 1 ? F_END : 0);
+    b[at + R_FLAGS] = r.flags;
     dv.setBigUint64(at + R_BITMAP, r.bitmap);
   }
+  b[at - PS_TABLE_UPDATE_RECORD_SIZE + R_FLAGS]! |= F_END;
   return b;
+}
+
+/** Header fields of a table-update message (everything but type and records). */
+export type TableUpdateHeader = Omit<TableUpdateMessage, 'type' | 'records'>;
+
+/**
+ * records[start, start + count) as one table-update message with header `h`
+ * (defaults as in tableUpdate(); the end flag on the last record) at
+ * buf[off..]; returns the bytes written,
+ * PS_HEADER_SIZE + 16 x count. The same bytes and checks as
+ * `encode(tableUpdate(records.slice(start, start + count), h))`, without
+ * building message objects or slicing: the bulk path of a sender with many
+ * records (gateway-sim's PacketChannel): one pass over the records, so a bad
+ * record throws with the message partly written.
+ */
+export function encodeTableUpdateRecords(
+  h: Partial<TableUpdateHeader>,
+  records: readonly TableUpdateRecord[],
+  start: number,
+  count: number,
+  buf: Uint8Array,
+  off = 0,
+): number {
+  if (typeof h !== 'object' || h === null) throw new InvalidFieldError('message', 'expected an object');
+  // one object shape for every call (a spread of the defaults makes a new shape each time, slow to read)
+  const d = HEADER_DEFAULTS;
+  const m: Header = {
+    type: MsgType.TABLE_UPDATE,
+    version: h.version ?? d.version,
+    mode: h.mode ?? d.mode,
+    ctl: h.ctl ?? d.ctl,
+    flags: h.flags ?? d.flags,
+    txSport: h.txSport ?? d.txSport,
+    seq: h.seq ?? d.seq,
+    srcVtep: h.srcVtep ?? d.srcVtep,
+    backendId: h.backendId ?? d.backendId,
+    aux: h.aux ?? d.aux,
+  };
+  validateHeaderFields(m);
+  if (!Array.isArray(records)) throw new InvalidFieldError('records', 'expected an array');
+  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || start + count > records.length) {
+    throw new InvalidFieldError('records', `range [${start}, ${start + count}) outside the ${records.length} records`);
+  }
+  if (count === 0) throw new InvalidFieldError('records', 'a table update carries at least one record');
+  if (count > PS_MAX_TABLE_UPDATE_RECORDS) throw new OversizedPacketError(count, PS_MAX_TABLE_UPDATE_RECORDS, 'record batch');
+  if (!(buf instanceof Uint8Array)) throw new InvalidFieldError('buffer', 'expected a Buffer or Uint8Array to encode into');
+  encodeRecordsInto(m, records, start, count, buf, off, false);
+  return PS_HEADER_SIZE + count * PS_TABLE_UPDATE_RECORD_SIZE;
 }
 
 // ---------------------------------------------------------------------------

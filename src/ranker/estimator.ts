@@ -28,7 +28,7 @@ import { mean, percentileSorted } from './stats.js';
 import type { Trace } from './traffic.js';
 import { lossLimitedBps, queueDelayS, rttCount, type LossTable, type Protocol, type QueueModel, type RttTable, type TransportParams } from './transport.js';
 
-/** `approx`: maxMinApprox (default); `exact`: 1-waterfilling (maxMinParallelWaterfill). */
+/** `approx`: maxMinApprox, warm-started from the previous epoch's rates (default); `exact`: 1-waterfilling (maxMinParallelWaterfill). */
 export type Solver = 'approx' | 'exact';
 
 export interface TransportModel {
@@ -191,6 +191,9 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
   const pDemand = new Float64Array(n);
   const pCap = new Float64Array(nLinks);
   const scratch = new ApproxScratch();
+  // Warm start of the approximate solver: each flow's rate in the previous solve orders it in the next (NaN: new).
+  const lastRate = new Float64Array(n).fill(Number.NaN);
+  const pHint = new Float64Array(n);
   let epoch = 0;
   let epochs = 0;
   let watched = 0;
@@ -233,6 +236,7 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
     for (let a = 0; a < nActive; a++) {
       const f = active[a]!;
       pDemand[a] = cap[f]!;
+      pHint[a] = lastRate[f]!;
       for (let i = pathPtr[f]!; i < pathPtr[f + 1]!; i++) {
         const l = pathLinks[i]!;
         let id = localId[l]!;
@@ -254,7 +258,8 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
       flowPtr: pPtr.subarray(0, nActive + 1),
       flowLinks: pLinks.subarray(0, k),
     };
-    const rate = nActive === 0 ? new Float64Array(0) : solver === 'exact' ? maxMinParallelWaterfill(prob) : maxMinApprox(prob, scratch);
+    const rate = nActive === 0 ? new Float64Array(0) : solver === 'exact' ? maxMinParallelWaterfill(prob) : maxMinApprox(prob, scratch, { hint: pHint });
+    for (let a = 0; a < nActive; a++) lastRate[active[a]!] = rate[a]!;
     epochs++;
     // The rates stay valid until the active set changes: through the epoch in
     // which the first flow completes, up to the epoch before the next arrival.

@@ -8,3 +8,4 @@ export { maxMinApprox, maxMinProgressive, maxMinWaterfill, type MaxMinProblem } 
 export { rank, rankModel, type CandidateResult, type MetricEstimate, type RankOptions, type RankResult } from './ranker.js';
 export { loadScenarioFile, parseScenario, resolveScenario, type ResolvedScenario, type Scenario, type ScenarioInput } from './scenario.js';
 export { dkwSampleCount } from './stats.js';
+export { defaultSampleCounts, RANKER_DEFAULTS } from './defaults.js';

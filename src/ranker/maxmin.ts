@@ -3,28 +3,39 @@
  * (SWARM Alg. A.3: a flow's loss-limited rate is a virtual edge that only that
  * flow crosses, so a cap is simply a one-flow link of that capacity).
  *
- * Four solvers share one problem format:
- * - `maxMinWaterfill`: the exact reference, textbook waterfilling (Bertsekas &
- *   Gallager, Data Networks, §6.5.2): raise every unfrozen flow's rate to the
- *   next level at which a link saturates (or a flow reaches its cap), freeze
- *   those flows, repeat. One round per distinct bottleneck level, each
- *   O(links + sum of path lengths).
- * - `maxMinParallelWaterfill`: "1-waterfilling" (Jose et al., SIGMETRICS'19,
- *   the algorithm SWARM's Fig. 11 compares against): every round freezes the
- *   flows of every link whose fair share is the smallest among the links its
- *   flows cross, so independent bottlenecks freeze in the same round.
+ * Five solvers share one problem format:
+ * - `maxMinWaterfill`: textbook waterfilling (Bertsekas & Gallager, Data
+ *   Networks, §6.5.2): raise every unfrozen flow's rate to the next level at
+ *   which a link saturates (or a flow reaches its cap), freeze those flows,
+ *   repeat. One round per distinct bottleneck level, each O(links + sum of
+ *   path lengths).
+ * - `maxMinParallelWaterfill`: "1-waterfilling" (Jose et al., SIGMETRICS'19;
+ *   the exact solver SWARM's Fig. 11 measures its approximation against, and
+ *   the one `solver: exact` uses): every round freezes the flows of every link
+ *   whose fair share is the smallest among the links its flows cross (its
+ *   1-hop neighbourhood), so independent bottlenecks freeze in the same round;
+ *   a cap is a one-flow link. O(links + path entries of unfrozen flows) per
+ *   round; about a dozen rounds on a Clos instance.
  * - `maxMinProgressive`: the same exact allocation by progressive filling with a
  *   heap of link fair shares (shares only grow as flows freeze, so stale heap
- *   entries are skipped lazily). Used as a second exact implementation in tests
- *   and reported by the benchmark for transparency.
- * - `maxMinApprox`: a single-pass approximate waterfiller in the spirit of
- *   Soroush's (Namyar et al., NSDI'24): sort links by their initial fair share
- *   once, then visit them in that order and, where a link is oversubscribed by
- *   its flows' current rates, waterfill locally (flows below the local level
- *   keep their rate, the rest get the level). Rates only decrease, so the result
- *   is always feasible; the error comes from capacity a flow frees on an
- *   earlier link when a later link lowers it, which one refill pass then hands
- *   to the flows that cross no saturated link.
+ *   entries are skipped lazily). A second exact implementation for the tests.
+ * - `maxMinApprox` (the ranker's): progressive filling in estimated rate
+ *   order. Filling flows one at a time, each taking the smallest share any
+ *   link on its path has left per unfilled flow, is exactly max-min fair when
+ *   the flows come in the order of their max-min rates (a link's remaining
+ *   share never falls, and on a flow's bottleneck it equals the flow's rate);
+ *   in any order every allocation is feasible. So: order the flows by an
+ *   estimate (the smallest initial fair share on the path, a lower bound of
+ *   the max-min rate, or the previous epoch's rate as a warm start), fill,
+ *   then fill again in the order of the rates the first pass gave. Two O(path
+ *   entries) passes and two bucket sorts of the flows.
+ * - `maxMinApproxWaterfill`: Soroush's approximate waterfilling (Namyar et
+ *   al., NSDI'24), the approximation SWARM used: sort links by their initial
+ *   fair share once, then visit them in that order and, where a link is
+ *   oversubscribed by its flows' current rates, waterfill locally (flows below
+ *   the local level keep their rate, the rest get the level); one refill pass
+ *   hands capacity freed on earlier links to the flows that cross no
+ *   saturated link. Kept for the benchmark's comparison.
  */
 
 /** A max-min problem: links with capacities, flows with demand caps and paths (CSR). */
@@ -328,7 +339,7 @@ export function maxMinProgressive(p: MaxMinProblem): Float64Array {
 }
 
 /**
- * Reusable buffers for maxMinApprox, so the estimator does not reallocate
+ * Reusable buffers for the approximate solvers (maxMinApprox, maxMinApproxWaterfill), so the estimator does not reallocate
  * every epoch. A result computed with a scratch is a view into it, valid until
  * the next call with the same scratch.
  */
@@ -340,6 +351,15 @@ export class ApproxScratch {
   fill = new Int32Array(0);
   rate = new Float64Array(0);
   res = new Float64Array(0);
+  // maxMinApprox: flows per link (all / not yet filled), capacity left, fair share; per flow the order key, its bucket, the order
+  cnt0 = new Int32Array(0);
+  cnt = new Int32Array(0);
+  rem = new Float64Array(0);
+  share = new Float64Array(0);
+  key = new Float64Array(0);
+  bucketOf = new Int32Array(0);
+  order = new Int32Array(0);
+  buckets = new Int32Array(0);
   ensure(nLinks: number, nFlows: number, entries: number): void {
     const grow = <T extends Int32Array | Float64Array>(a: T, n: number, make: (n: number) => T): T => (a.length < n ? make(Math.max(n, a.length * 2)) : a);
     this.keys = grow(this.keys, nLinks, (n) => new Float64Array(n));
@@ -348,6 +368,17 @@ export class ApproxScratch {
     this.res = grow(this.res, nLinks, (n) => new Float64Array(n));
     this.linkFlows = grow(this.linkFlows, entries, (n) => new Int32Array(n));
     this.local = grow(this.local, nFlows, (n) => new Float64Array(n));
+    this.rate = grow(this.rate, nFlows, (n) => new Float64Array(n));
+  }
+  ensureFill(nLinks: number, nFlows: number): void {
+    const grow = <T extends Int32Array | Float64Array>(a: T, n: number, make: (n: number) => T): T => (a.length < n ? make(Math.max(n, a.length * 2)) : a);
+    this.cnt0 = grow(this.cnt0, nLinks, (n) => new Int32Array(n));
+    this.cnt = grow(this.cnt, nLinks, (n) => new Int32Array(n));
+    this.rem = grow(this.rem, nLinks, (n) => new Float64Array(n));
+    this.share = grow(this.share, nLinks, (n) => new Float64Array(n));
+    this.key = grow(this.key, nFlows, (n) => new Float64Array(n));
+    this.bucketOf = grow(this.bucketOf, nFlows, (n) => new Int32Array(n));
+    this.order = grow(this.order, nFlows, (n) => new Int32Array(n));
     this.rate = grow(this.rate, nFlows, (n) => new Float64Array(n));
   }
 }
@@ -359,11 +390,14 @@ const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 const LO = 1 - HI;
 
 /**
- * Approximate max-min fair rates: one sorted pass of local waterfilling (see
- * the file comment), then one refill pass. With a `scratch` the result is a
- * view into it (valid until its next use).
+ * Soroush's approximate waterfilling (Namyar et al., NSDI'24, the algorithm
+ * SWARM's App. A.3 names): one pass over the links in the order of their
+ * initial fair share, local waterfilling where a link is oversubscribed by
+ * its flows' current rates, then one refill pass. Kept as a reference for the
+ * benchmark and the tests; the ranker uses maxMinApprox. With a `scratch` the
+ * result is a view into it (valid until its next use).
  */
-export function maxMinApprox(p: MaxMinProblem, scratch?: ApproxScratch, refill = true): Float64Array {
+export function maxMinApproxWaterfill(p: MaxMinProblem, scratch?: ApproxScratch, refill = true): Float64Array {
   const { nLinks, nFlows, capacity, demand, flowPtr } = p;
   const sc = scratch ?? new ApproxScratch();
   const entries = flowPtr[nFlows]!;
@@ -477,5 +511,196 @@ function refillPass(p: MaxMinProblem, rate: Float64Array, linkPtr: Int32Array, l
       if (inc > 0) res[l] = Math.max(0, res[l]! - inc);
     }
     if (inc > 0) rate[f]! += inc;
+  }
+}
+
+/** Options of maxMinApprox. */
+export interface ApproxOptions {
+  /**
+   * Filling passes: the first in the order of each flow's estimated rate, each
+   * further one in the order of the rates the pass before gave. @default 2
+   */
+  passes?: number;
+  /**
+   * Warm start: per flow, a rate to order it by instead of an estimate (e.g.
+   * its rate in the previous epoch); NaN where there is none, and those flows
+   * are ordered by their smallest initial fair share.
+   */
+  hint?: Float64Array;
+}
+
+/**
+ * Approximate max-min fair rates by progressive filling in estimated rate
+ * order (see the file comment): order the flows by a rate estimate (the
+ * smallest initial fair share on the path, or a warm-start hint; bucket
+ * sort), fill them one by one, each taking the smallest share any of its
+ * links has left per unfilled flow (or its cap), then fill again in the order
+ * of the rates the first pass gave. With a `scratch` the result is a view
+ * into it (valid until its next use).
+ */
+export function maxMinApprox(p: MaxMinProblem, scratch?: ApproxScratch, opts: ApproxOptions = {}): Float64Array {
+  const { nLinks, nFlows, capacity, demand, flowPtr, flowLinks } = p;
+  const sc = scratch ?? new ApproxScratch();
+  sc.ensureFill(nLinks, nFlows);
+  const cnt0 = sc.cnt0;
+  const share = sc.share;
+  const key = sc.key;
+  const rate = scratch ? sc.rate.subarray(0, nFlows) : new Float64Array(nFlows);
+  countFlowsPerLink(nLinks, flowPtr[0]!, flowPtr[nFlows]!, flowLinks, cnt0);
+  fairShares(nLinks, capacity, cnt0, share);
+  const hint = opts.hint;
+  if (hint !== undefined) {
+    // Warm start: the hinted rate where there is one, else the smallest initial fair share.
+    if (hint.length < nFlows) throw new RangeError(`hint has ${hint.length} entries, need ${nFlows}`);
+    hintOrMinShare(nFlows, demand, flowPtr, flowLinks, share, hint, key);
+  } else {
+    // Lower bound of every flow's rate: its cap or the smallest initial fair share on its path.
+    minShareOnPath(nFlows, demand, flowPtr, flowLinks, share, key);
+  }
+  const passes = Math.max(1, Math.floor(opts.passes ?? 2));
+  for (let pass = 0; pass < passes; pass++) {
+    if (pass > 0) key.set(rate);
+    const n = orderByKey(nFlows, key, flowPtr, sc);
+    fillInOrder(n, sc.order, nLinks, capacity, demand, flowPtr, flowLinks, cnt0, sc.cnt, sc.rem, rate);
+  }
+  for (let f = 0; f < nFlows; f++) if (flowPtr[f + 1]! === flowPtr[f]!) rate[f] = demand[f]!;
+  return rate;
+}
+
+function countFlowsPerLink(nLinks: number, from: number, to: number, flowLinks: Int32Array, cnt: Int32Array): void {
+  cnt.fill(0, 0, nLinks);
+  for (let i = from; i < to; i++) cnt[flowLinks[i]!]!++;
+}
+
+function fairShares(nLinks: number, capacity: Float64Array, cnt: Int32Array, share: Float64Array): void {
+  for (let l = 0; l < nLinks; l++) {
+    const c = cnt[l]!;
+    share[l] = c > 0 ? Math.max(0, capacity[l]!) / c : Number.POSITIVE_INFINITY;
+  }
+}
+
+/** key[f] = hint[f], or min(demand[f], smallest share[l] on f's path) where the hint is NaN. */
+function hintOrMinShare(nFlows: number, demand: Float64Array, flowPtr: Int32Array, flowLinks: Int32Array, share: Float64Array, hint: Float64Array, key: Float64Array): void {
+  for (let f = 0; f < nFlows; f++) {
+    const h = hint[f]!;
+    if (h === h) {
+      key[f] = h;
+      continue;
+    }
+    let m = demand[f]!;
+    for (let i = flowPtr[f]!; i < flowPtr[f + 1]!; i++) {
+      const s = share[flowLinks[i]!]!;
+      if (s < m) m = s;
+    }
+    key[f] = m;
+  }
+}
+
+/** key[f] = min(demand[f], smallest share[l] on f's path). */
+function minShareOnPath(nFlows: number, demand: Float64Array, flowPtr: Int32Array, flowLinks: Int32Array, share: Float64Array, key: Float64Array): void {
+  let a = flowPtr[0]!;
+  for (let f = 0; f < nFlows; f++) {
+    const b = flowPtr[f + 1]!;
+    let m = demand[f]!;
+    for (let i = a; i < b; i++) {
+      const s = share[flowLinks[i]!]!;
+      if (s < m) m = s;
+    }
+    key[f] = m;
+    a = b;
+  }
+}
+
+/**
+ * sc.order[0..n) = the flows that cross a link, by ascending key: a counting
+ * sort on the keys' high 32 bits (sign, exponent, top mantissa bits: they
+ * order like the positive numbers), shifted so there are at most
+ * max(2n, 4096) buckets; flows in one bucket (keys within a small relative
+ * step, about 0.1% on the benchmark instance) keep their index order.
+ * Returns n.
+ */
+function orderByKey(nFlows: number, key: Float64Array, flowPtr: Int32Array, sc: ApproxScratch): number {
+  const kw = new Uint32Array(key.buffer, key.byteOffset, nFlows * 2);
+  const q = sc.bucketOf;
+  const order = sc.order;
+  let lo = 0x7fffffff; // keys are >= 0, so their high words are below 2^31
+  let hi = 0;
+  let n = 0;
+  for (let f = 0; f < nFlows; f++) {
+    if (flowPtr[f + 1]! === flowPtr[f]!) {
+      q[f] = -1;
+      continue;
+    }
+    const w = key[f]! > 0 ? kw[2 * f + HI]! : 0; // a zero or negative-zero key sorts first
+    q[f] = w;
+    if (w < lo) lo = w;
+    if (w > hi) hi = w;
+    n++;
+  }
+  if (n === 0) return 0;
+  let shift = 0;
+  const most = Math.max(2 * n, 4096);
+  while ((hi - lo) >>> shift >= most) shift++;
+  const nb = ((hi - lo) >>> shift) + 2;
+  if (sc.buckets.length < nb) sc.buckets = new Int32Array(Math.max(nb, sc.buckets.length * 2));
+  const bk = sc.buckets;
+  bk.fill(0, 0, nb);
+  for (let f = 0; f < nFlows; f++) {
+    const w = q[f]!;
+    if (w === -1) continue;
+    const b = (w - lo) >>> shift;
+    q[f] = b;
+    bk[b + 1]!++;
+  }
+  for (let b = 1; b < nb; b++) bk[b]! += bk[b - 1]!;
+  for (let f = 0; f < nFlows; f++) {
+    const b = q[f]!;
+    if (b >= 0) order[bk[b]!++] = f;
+  }
+  return n;
+}
+
+/**
+ * Progressive filling in the given order: each flow takes min(its cap, the
+ * smallest remaining capacity per unfilled flow on its path), then leaves its
+ * links that much less and one flow fewer. A link's remaining share never
+ * falls as flows are filled (a flow takes at most it), so every allocation is
+ * feasible, and the result is exactly max-min fair when the flows come in the
+ * order of their max-min rates.
+ */
+function fillInOrder(
+  n: number,
+  order: Int32Array,
+  nLinks: number,
+  capacity: Float64Array,
+  demand: Float64Array,
+  flowPtr: Int32Array,
+  flowLinks: Int32Array,
+  cnt0: Int32Array,
+  cnt: Int32Array,
+  rem: Float64Array,
+  rate: Float64Array,
+): void {
+  for (let l = 0; l < nLinks; l++) {
+    cnt[l] = cnt0[l]!;
+    rem[l] = Math.max(0, capacity[l]!);
+  }
+  for (let k = 0; k < n; k++) {
+    const f = order[k]!;
+    const a = flowPtr[f]!;
+    const b = flowPtr[f + 1]!;
+    let m = demand[f]!;
+    for (let i = a; i < b; i++) {
+      const l = flowLinks[i]!;
+      // rem / cnt < m without a division per link (cnt >= 1: f itself is unfilled)
+      if (rem[l]! < m * cnt[l]!) m = rem[l]! / cnt[l]!;
+    }
+    if (!(m > 0)) m = 0;
+    rate[f] = m;
+    for (let i = a; i < b; i++) {
+      const l = flowLinks[i]!;
+      cnt[l]!--;
+      rem[l]! -= m;
+    }
   }
 }

@@ -6,6 +6,7 @@
  * by its median (or mean) with a confidence interval, and order candidates with
  * the comparator.
  */
+import { RANKER_DEFAULTS } from './defaults.js';
 import { comparatorName, rankByComparator, type MetricKey, type Scored } from './comparators.js';
 import { M_FCT_50, M_FCT_99, M_N_LONG, M_N_SHORT, M_TPUT_1P, M_TPUT_AVG, N_METRICS } from './estimator.js';
 import { buildModel, type Model } from './model.js';
@@ -141,7 +142,7 @@ export async function rankModel(model: Model, resolved: ResolvedScenario, o: Ran
   const linear = typeof s.comparator !== 'string';
   const targets = model.candidates.map((_, i) => i);
   if (linear) targets.push(model.candidates.length);
-  const run = await runSamples(model, resolved, targets, { workers: o.workers ?? 2, onProgress: o.onProgress, signal: o.signal });
+  const run = await runSamples(model, resolved, targets, { workers: o.workers ?? RANKER_DEFAULTS.workers, onProgress: o.onProgress, signal: o.signal });
   const alpha = s.confidence.alpha;
   const per = model.candidates.map((c, i) => ({ c, res: run.results[i]!, m: metricsOf(run.results[i]!, s.statistic, alpha) }));
   const healthy = linear ? metricsOf(run.results[model.candidates.length]!, s.statistic, alpha) : undefined;

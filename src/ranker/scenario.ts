@@ -7,6 +7,7 @@
  * the scenario, so the resolved scenario is plain data a worker can rebuild
  * everything from.
  */
+import { RANKER_DEFAULTS } from './defaults.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
@@ -137,8 +138,8 @@ export const scenarioSchema = z.strictObject({
     .prefault({}),
   estimator: z
     .strictObject({
-      epochMs: pos().default(0.25),
-      shortFlowBytes: int(1).default(150_000),
+      epochMs: pos().default(RANKER_DEFAULTS.epochMs),
+      shortFlowBytes: int(1).default(RANKER_DEFAULTS.shortFlowBytes),
       solver: z.enum(['approx', 'exact']).default('approx'),
       /** Stop simulating at this time even if measured flows still run (default 20x durationMs). */
       horizonMs: pos().optional(),
@@ -146,11 +147,11 @@ export const scenarioSchema = z.strictObject({
     .prefault({}),
   confidence: z
     .strictObject({
-      alpha: z.number().gt(0).lt(1).default(0.05),
+      alpha: z.number().gt(0).lt(1).default(RANKER_DEFAULTS.alpha),
       /** DKW epsilon for the number of traffic samples K. */
-      trafficEpsilon: z.number().gt(0).lt(1).default(0.3),
+      trafficEpsilon: z.number().gt(0).lt(1).default(RANKER_DEFAULTS.trafficEpsilon),
       /** DKW epsilon for the number of routing samples N per traffic sample. */
-      routingEpsilon: z.number().gt(0).lt(1).default(0.5),
+      routingEpsilon: z.number().gt(0).lt(1).default(RANKER_DEFAULTS.routingEpsilon),
       /** Override K (traffic samples). */
       trafficSamples: int(1).optional(),
       /** Override N (routing samples per traffic sample). */

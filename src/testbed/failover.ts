@@ -1,7 +1,9 @@
 /**
  * The failover comparison behind `pathsteer demo` and `pathsteer bench
- * failover`: on a fresh clos-2x2 testbed, tenant UDP flows vm1 -> vm2 while
- * spine1-leaf2 is blackholed (both directions), once without pathsteer and
+ * failover`: on a fresh testbed (clos-2x2 by default), tenant UDP flows
+ * between two VMs (vm1 -> vm2) while links are blackholed in both directions
+ * (spine1-leaf2 by default; on clos-4x4 `pathsteer bench failover` fails
+ * every link of spine1, a whole spine of four), once without pathsteer and
  * `runs` times with an agent on every host (fresh agents per run, so each run
  * starts from flows spread over all ports); optionally the kernel-txrehash TCP
  * baseline. Everything it creates is removed, also on failure or abort.
@@ -15,6 +17,13 @@ import { repoRoot } from './paths.js';
 import { Testbed } from './testbed.js';
 
 export interface FailoverComparisonOptions {
+  /** Testbed spec in examples/testbed (without .json). @default 'clos-2x2' */
+  spec?: string;
+  /** Traffic source and destination VMs. @default 'vm1', 'vm2' */
+  from?: string;
+  to?: string;
+  /** Links blackholed (both directions) from failAtS to healAtS. @default ['spine1-leaf2'] */
+  failLinks?: string[];
   /** Agent probe interval per port (ms). @default 1000 */
   probeIntervalMs?: number;
   /** Runs with agents. @default 1 */
@@ -36,7 +45,10 @@ export interface FailoverComparisonOptions {
 }
 
 export interface FailoverComparison {
+  spec: string;
+  /** The failed links, comma-separated. */
   link: string;
+  links: string[];
   failure_s: number;
   interval_ms: number;
   without: ExperimentResult;
@@ -51,32 +63,33 @@ export async function compareFailover(o: FailoverComparisonOptions = {}): Promis
   const interval = o.probeIntervalMs ?? 1000;
   const failAt = o.failAtS ?? 2;
   const healAt = o.healAtS ?? 8;
-  const link = 'spine1-leaf2';
+  const spec = o.spec ?? 'clos-2x2';
+  const links = o.failLinks ?? ['spine1-leaf2'];
+  const link = links.join(', ');
+  const from = o.from ?? 'vm1';
+  const to = o.to ?? 'vm2';
   const exp = parseExperiment({
     name: 'failover',
-    traffic: { from: 'vm1', to: 'vm2', flows: o.flows ?? 32, rate: o.ratePps ?? 200, duration: o.durationS ?? 10, protocol: 'udp' },
-    steps: [
-      { at: failAt, do: 'fail', link, blackhole: true },
-      { at: healAt, do: 'heal', link },
-    ],
+    traffic: { from, to, flows: o.flows ?? 32, rate: o.ratePps ?? 200, duration: o.durationS ?? 10, protocol: 'udp' },
+    steps: [...links.map((l) => ({ at: failAt, do: 'fail', link: l, blackhole: true })), { at: healAt, do: 'heal' }],
   });
   const run = (tb: Testbed) => runExperiment(tb, exp, o.signal ? { signal: o.signal } : {});
   const prefix = runPrefix(o.prefixBase ?? 'fo');
   const t0 = performance.now();
-  progress(`bringing up the clos-2x2 testbed (namespaces ${prefix}-*)`);
-  const tb = await Testbed.up(join(repoRoot(), 'examples', 'testbed', 'clos-2x2.json'), { prefix });
+  progress(`bringing up the ${spec} testbed (namespaces ${prefix}-*)`);
+  const tb = await Testbed.up(join(repoRoot(), 'examples', 'testbed', `${spec}.json`), { prefix });
   const upMs = performance.now() - t0;
   let agents: AgentProcess[] = [];
   const withRuns: ExperimentResult[] = [];
   const converge: number[] = [];
   let without: ExperimentResult;
   try {
-    progress(`without pathsteer: ${exp.traffic.flows} UDP flows vm1 -> vm2, ${link} blackholed from ${failAt} s to ${healAt} s`);
+    progress(`without pathsteer: ${exp.traffic.flows} UDP flows ${from} -> ${to}, ${link} blackholed from ${failAt} s to ${healAt} s`);
     without = await run(tb);
     const runs = o.runs ?? 1;
     for (let i = 0; i < runs && !o.signal?.aborted; i++) {
       const c0 = performance.now();
-      progress(`starting pathsteer agents on host1 and host2 (probe interval ${interval} ms)${runs > 1 ? ` [run ${i + 1}/${runs}]` : ''}`);
+      progress(`starting pathsteer agents on ${tb.hosts().map((h) => h.name).join(', ')} (probe interval ${interval} ms)${runs > 1 ? ` [run ${i + 1}/${runs}]` : ''}`);
       agents = await startAgents(tb, { probeIntervalMs: interval });
       await waitConverged(tb, agents);
       converge.push(Math.round(performance.now() - c0));
@@ -96,7 +109,9 @@ export async function compareFailover(o: FailoverComparisonOptions = {}): Promis
     kernel = await runKernelBaseline({ failAtS: failAt, healAtS: healAt, ...(o.signal ? { signal: o.signal } : {}), progress });
   }
   return {
+    spec,
     link,
+    links,
     failure_s: healAt - failAt,
     interval_ms: interval,
     without,

@@ -11,6 +11,7 @@ import {
   decode,
   decodeHeader,
   encode,
+  encodeTableUpdateRecords,
   encodingLength,
   HOST_REFLECT_SIZE,
   HostReflectCodec,
@@ -302,6 +303,42 @@ describe('protocol: typed errors', () => {
     expectProtocolError(() => decode(good, -1), InvalidFieldError);
     expectProtocolError(() => decode('nope' as unknown as Buffer), InvalidFieldError);
     expectProtocolError(() => decodeHeader(good, 0, 3), ShortPacketError);
+  });
+});
+
+describe('protocol: bulk table-update encoding', () => {
+  const recs = (n: number): TableUpdateRecord[] =>
+    Array.from({ length: n }, (_, i) => ({ peer: (0xc6120000 + i) >>> 0, base: 10000, nports: 32, flags: i % 2, bitmap: BigInt(Math.imul(i + 1, 0x9e3779b1) >>> 0) }));
+
+  it('encodeTableUpdateRecords writes what encode(tableUpdate(slice)) writes, at an offset, for any slice', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 0, max: 199 }), fc.integer({ min: 1, max: PS_MAX_TABLE_UPDATE_RECORDS }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), (n, s0, c0, seq) => {
+        const all = recs(n);
+        const start = s0 % n;
+        const count = Math.min(c0, n - start);
+        const want = encode(tableUpdate(all.slice(start, start + count), { seq, srcVtep: 0xc612fffe }));
+        const buf = Buffer.alloc(want.length + 9, 0xee);
+        const wrote = encodeTableUpdateRecords({ seq, srcVtep: 0xc612fffe }, all, start, count, buf, 9);
+        expect(wrote).toBe(want.length);
+        expect(buf.subarray(9)).toEqual(want);
+        expect(buf.subarray(0, 9)).toEqual(Buffer.alloc(9, 0xee));
+        expect(validateTableUpdate(buf, 9)).toBe(count);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('encodeTableUpdateRecords refuses what encode refuses, naming the record by its index in the array', () => {
+    const all = recs(10);
+    const buf = Buffer.alloc(PS_MAX_PACKET_SIZE);
+    all[7] = { ...all[7]!, bitmap: 1n << 40n };
+    expect(() => encodeTableUpdateRecords({}, all, 5, 4, buf)).toThrow(/records\[7\]\.bitmap: bits set at or above nports 32/);
+    expectProtocolError(() => encodeTableUpdateRecords({}, all, 0, 0, buf), InvalidFieldError);
+    expectProtocolError(() => encodeTableUpdateRecords({}, all, 8, 5, buf), InvalidFieldError);
+    expectProtocolError(() => encodeTableUpdateRecords({}, recs(PS_MAX_TABLE_UPDATE_RECORDS + 1), 0, PS_MAX_TABLE_UPDATE_RECORDS + 1, Buffer.alloc(4096)), OversizedPacketError);
+    expectProtocolError(() => encodeTableUpdateRecords({ seq: -1 }, recs(1), 0, 1, buf), InvalidFieldError);
+    expectProtocolError(() => encodeTableUpdateRecords({}, recs(3), 0, 3, Buffer.alloc(40)), BufferTooSmallError);
+    expectProtocolError(() => encodeTableUpdateRecords({}, recs(3), 0, 3, undefined as unknown as Buffer), InvalidFieldError);
   });
 });
 

@@ -14,6 +14,7 @@ import type { MetricEstimate, RankResult } from '../../ranker/ranker.js';
 import { loadScenarioFile, type Comparator } from '../../ranker/scenario.js';
 import { action, parseOptions, zcli, type CliContext, type CommandOutput } from '../command.js';
 import { rank } from '../../ranker/ranker.js';
+import { RANKER_DEFAULTS } from '../../ranker/defaults.js';
 
 const comparatorOption = z
   .string()
@@ -137,7 +138,7 @@ export function registerRank(program: Command, ctx: CliContext): void {
     .argument('<scenario>', 'scenario JSON file (see examples/ranker/)')
     .option('--comparator <name>', 'PriorityFCT | PriorityAvgT | Priority1pT | Linear[:w99pFCT,w1pT,wAvgT] (default: the scenario\'s)')
     .option('--seed <n>', 'random seed (default: the scenario\'s); same seed, same result')
-    .option('--workers <n>', 'worker threads (0 = this thread)', '2')
+    .option('--workers <n>', 'worker threads (0 = this thread)', String(RANKER_DEFAULTS.workers))
     .option('--traffic-samples <k>', 'override the number of traffic samples')
     .option('--routing-samples <n>', 'override the number of routing samples per traffic sample')
     .option('--evaluate', 'also score the baselines\' choices by SWARM\'s performance penalty')

@@ -1,14 +1,17 @@
-/** `pathsteer bench failover [--probe-interval MS] [--runs N] [--json]`: tenant outage under a spine blackhole, with and without pathsteer. */
+/** `pathsteer bench failover [--probe-interval MS] [--runs N] [--fabric F] [--json]`: tenant outage under a spine failure on 2- and 4-spine fabrics, with and without pathsteer. */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { benchFailover } from '../../../../bench/failover.js';
+import { benchFailover, FAILOVER_FABRICS, summarizeFailover, type FailoverFabric } from '../../../../bench/failover.js';
 import { requireCaps } from '../../../common/privileges.js';
 import { action, parseOptions, zcli, type CliContext, type CommandOutput } from '../../command.js';
+
+const fabricNames = Object.keys(FAILOVER_FABRICS) as [FailoverFabric, ...FailoverFabric[]];
 
 const Options = z.object({
   probeInterval: zcli.int(10, 60_000),
   runs: zcli.int(1, 100),
   flows: zcli.int(1, 256),
+  fabric: z.enum([...fabricNames, 'all']),
   kernelBaseline: z.boolean(),
   json: z.boolean().optional(),
 });
@@ -16,10 +19,11 @@ const Options = z.object({
 export function registerBenchFailover(bench: Command, ctx: CliContext): void {
   bench
     .command('failover')
-    .description('outage of tenant flows when a spine link is blackholed: pathsteer vs no agent vs kernel txrehash (own testbed)')
+    .description('outage of tenant flows when a spine fails (clos-2x2: one spine link; clos-4x4: a whole spine): pathsteer vs no agent vs kernel txrehash (own testbeds)')
     .option('--probe-interval <ms>', 'agent probe interval per port', '1000')
-    .option('--runs <n>', 'blackhole runs with agents', '5')
+    .option('--runs <n>', 'blackhole runs with agents, per fabric', '5')
     .option('--flows <n>', 'tenant UDP flows per run', '32')
+    .option('--fabric <name>', `${fabricNames.join(' | ')} | all`, 'all')
     .option('--no-kernel-baseline', 'skip the kernel txrehash TCP baseline')
     .option('--json', 'print JSON')
     .action(
@@ -30,17 +34,12 @@ export function registerBenchFailover(bench: Command, ctx: CliContext): void {
           probeIntervalMs: o.probeInterval,
           runs: o.runs,
           flows: o.flows,
+          fabrics: o.fabric === 'all' ? fabricNames : [o.fabric],
           kernelBaseline: o.kernelBaseline,
           progress: ctx.progress,
           signal: ctx.signal,
         });
-        const target = o.probeInterval >= 1000 ? 1200 : o.probeInterval <= 100 ? 300 : undefined;
-        return {
-          data: r,
-          text:
-            `probe interval ${r.interval_ms} ms, ${r.runs} runs, ${r.affected_flows} affected flows: outage p50 ${r.outage_ms.p50} ms, p99 ${r.outage_ms.p99} ms, max ${r.outage_ms.max} ms` +
-            `${target ? ` (target p99 <= ${target} ms)` : ''}; without agent ${r.without_agent_outage_ms} ms; kernel txrehash ${r.kernel_txrehash_outage_ms ?? '-'} ms`,
-        };
+        return { data: r, text: summarizeFailover(r) };
       }),
     );
 }
