@@ -1,10 +1,13 @@
 /* vxlan_sport.bpf.c: TC egress on the underlay NIC (DESIGN §2.2). Probe packets
  * get the outer source port their header asks for; tunnel packets get a healthy
  * port from the peer's ps_path window (pinned per flow), and the peer's
- * ps_activity is updated, both through a per-CPU flow cache (ps_flow_cache).
- * Anything else passes untouched. */
+ * ps_activity is updated, both through a per-CPU flow cache (ps_flow_cache);
+ * in the middlebox role, a tenant flow whose peer's port probe_steer learned
+ * goes back on that port (helpers/learn.h). Anything else passes untouched.
+ * Declares every map probe_steer uses, so attach pins them all from here. */
 #define PS_MAPS_CORE
 #define PS_MAPS_PATH
+#define PS_MAPS_REFLECT
 #include "helpers/common.h"
 #include "pathsteer_maps.h"
 #include "helpers/stats.h"
@@ -13,6 +16,7 @@
 #include "helpers/csum.h"
 #include "helpers/flow_cache.h"
 #include "helpers/parse.h"
+#include "helpers/learn.h"
 
 /* GPL-compatible: kfuncs (bpf_cast_to_kern_ctx) need it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -205,9 +209,28 @@ static __always_inline int ps_sport_egress(struct __sk_buff *skb, const bool pre
 		return TC_ACT_OK;
 	}
 
+	ps_count(PS_STAT_TUNNEL);
+
+	/* middlebox role: the port the peer used for this flow (source-port learning) */
+	if (udp->dest == bpf_htons(t.cfg->vxlan_port)) {
+		struct ps_reflect_cfg *rc = ps_reflect_cfg();
+
+		if (rc && (rc->flags & PS_RF_LEARN)) {
+			__be16 learned = ps_learned_sport(skb, t.l4off, ip->daddr);
+
+			if (learned) {
+				if (learned != udp->source) {
+					ps_write_sport(skb, ip, udp, t.l4off, learned, precise);
+					ps_count(PS_STAT_REWRITTEN);
+				}
+				ps_count(PS_STAT_LEARNED_TX);
+				return TC_ACT_OK;
+			}
+		}
+	}
+
 	/* 2. tunnel packet: a healthy port for this flow from the peer's window,
 	 * 3. and the peer's activity (the agent learns active peers and ports) */
-	ps_count(PS_STAT_TUNNEL);
 	ps_tunnel(skb, ip, udp, t.l4off, t.cfg, precise);
 	return TC_ACT_OK;
 }
