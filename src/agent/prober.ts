@@ -56,6 +56,10 @@ export interface ProberOptions {
   returnPortFreshMs: number;
   /** On a peer's first failed probe, probe all its other ports at once (at most once per interval). @default true */
   burstOnFailure: boolean;
+  /** Group ports by the backend id of stateful peers' answers (ZooRoute §6). @default true */
+  middleboxSensing: boolean;
+  /** Partial mode: probe every port for this long after an anomaly (ms). @default 60000 */
+  fullHoldMs: number;
   /** Window and health options for every peer. */
   paths: Partial<PeerPathsOptions>;
 }
@@ -71,6 +75,8 @@ export const DEFAULT_PROBER: ProberOptions = {
   finRetryMs: 30_000,
   returnPortFreshMs: 2000,
   burstOnFailure: true,
+  middleboxSensing: true,
+  fullHoldMs: 60_000,
   paths: {},
 };
 
@@ -96,6 +102,9 @@ export interface PeerSession {
   negotiatedAt: number | undefined;
   /** Last time the data plane showed tunnel traffic to the peer (ms; creation time at first). */
   lastActiveAt: number;
+  /** Telemetry requests sent to the peer (probes, re-probes, bursts) and answers with CTL=BP. */
+  probesSent: number;
+  bpResponses: number;
 }
 
 interface Pending {
@@ -155,7 +164,7 @@ export class Prober {
     opts: Partial<ProberOptions> = {},
   ) {
     this.opts = { ...DEFAULT_PROBER, ...opts };
-    this.scheduler = new ProbeScheduler({ intervalMs: this.opts.intervalMs, mode: this.opts.mode, fullHoldMs: 60_000 });
+    this.scheduler = new ProbeScheduler({ intervalMs: this.opts.intervalMs, mode: this.opts.mode, fullHoldMs: this.opts.fullHoldMs });
   }
 
   /** Start a probing task towards `peer` (negotiation first). `adopt` is the entry left in the data plane. */
@@ -182,6 +191,8 @@ export class Prober {
       goodReturnAt: 0,
       negotiatedAt: undefined,
       lastActiveAt: now,
+      probesSent: 0,
+      bpResponses: 0,
     };
     this.sessions.set(peer, s);
     this.log.info({ peer, static: isStatic, adopted: !!adopt }, 'probing task started');
@@ -261,6 +272,7 @@ export class Prober {
     });
     this.pending.set(seq, { peer: s.peer, kind: 'telemetry', idx, sentAt: now, deadline: now + this.deadlineMs(s), reprobe });
     this.transport.send(encode(msg), s.peer, this.opts.tunnelPort);
+    s.probesSent++;
     (reprobe ? this.metrics.reprobesSent : this.metrics.probesSent).inc();
     this.countSend(now);
   }
@@ -403,6 +415,7 @@ export class Prober {
     }
     if (msg.type !== MsgType.TELEMETRY_RESPONSE) return;
     this.scheduler.window(s.peer)?.onResponse(msg.ctl);
+    if (msg.ctl & Ctl.BP) s.bpResponses++;
     const failed = rttMs > this.deadlineMs(s);
     if (failed && (p.extended || this.backlog || this.stalled(now) || now < this.distrustUntil)) {
       // slow only because this process was behind (the answer sat in the socket): no verdict
@@ -419,7 +432,9 @@ export class Prober {
       failed,
       rttMs,
       reprobe: p.reprobe,
-      ...(msg.backendId && s.peerModes !== undefined && s.peerModes & Mode.MIDDLEBOX_SENSING ? { backendId: msg.backendId.toString(16) } : {}),
+      ...(this.opts.middleboxSensing && msg.backendId && s.peerModes !== undefined && s.peerModes & Mode.MIDDLEBOX_SENSING
+        ? { backendId: msg.backendId.toString(16) }
+        : {}),
     });
   }
 

@@ -14,6 +14,8 @@ import { macToBackendId } from '../protocol/index.js';
 import { Agent } from './agent.js';
 import type { PathStore } from './fast-table.js';
 import type { AgentConfig } from './options.js';
+import { clearPortsInUse } from '../maps/activity.js';
+import { MapReflector } from './reflector.js';
 import { readUdpSocket } from './socket-drops.js';
 import { StatusServer } from './status-server.js';
 import { UdpTransport } from './transport.js';
@@ -71,9 +73,11 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
       store: new MapPathStore(maps),
       activity: () => maps.activityByPeer(),
       dataplaneStats: () => maps.stats(),
-      localVtep: ip,
-      backendId: macToBackendId(mac),
+      localVtep: cfg.vtep ?? ip,
+      backendId: macToBackendId(cfg.backendId ?? mac),
       socketState: () => readUdpSocket(cfg.agentPort),
+      reflector: new MapReflector(maps.reflect),
+      clearPortsInUse: (peers) => clearPortsInUse(maps.activity, peers),
     },
     log,
   );
@@ -87,7 +91,10 @@ export async function startAgent(cfg: AgentConfig): Promise<RunningAgent> {
     throw e;
   }
   agent.start();
-  log.info({ iface: cfg.iface, vtep: ip, agentPort: cfg.agentPort, peers: cfg.peers, intervalMs: cfg.probeIntervalMs }, 'agent running');
+  log.info(
+    { iface: cfg.iface, vtep: cfg.vtep ?? ip, role: cfg.role, reflector: cfg.reflector, agentPort: cfg.agentPort, peers: cfg.peers, intervalMs: cfg.probeIntervalMs },
+    'agent running',
+  );
   let stopped = false;
   return {
     agent,

@@ -11,13 +11,16 @@
  *  - re-probes (hysteresis) go out at once, outside the budget;
  *  - a burst (on the first failure towards a peer) probes every other port of
  *    the peer at once, at most once per interval, so all ports a failure broke
- *    are known by the time the first one is confirmed.
+ *    are known by the time the first one is confirmed; never while the peer
+ *    pushes back (its window is below its port count).
  *
  * Pure: the caller passes the time and sends what `due()` returns.
  */
 import { SendWindow } from './rate-control.js';
 
 export type ProbeMode = 'full' | 'partial';
+/** What a task does now: full, partial, or full for a while after an anomaly in partial mode. */
+export type RoundMode = 'full' | 'partial' | 'full-after-anomaly';
 
 export interface ProbeTaskOptions {
   /** Probe interval per port (ms). @default 1000 */
@@ -73,6 +76,7 @@ export class ProbeScheduler {
     if (t) {
       const grew = nports > t.nports;
       t.nports = nports;
+      t.window.setMax(nports);
       Object.assign(t.opts, opts);
       // a second window opened: probe it now rather than a round later
       if (grew) this.planRound(t, now);
@@ -84,7 +88,7 @@ export class ProbeScheduler {
       nports,
       inUse: 0n,
       fullUntil: 0,
-      window: new SendWindow({ max: 64 }),
+      window: new SendWindow({ max: nports }),
       // first round starts now so a new peer is probed at once
       roundStart: now,
       plan: [],
@@ -130,9 +134,10 @@ export class ProbeScheduler {
    * queued after this call). At most once per interval per peer, and within a
    * global budget of one base rate; says what it did.
    */
-  burst(peer: string, now: number, except: number): 'fired' | 'recent' | 'budget' {
+  burst(peer: string, now: number, except: number): 'fired' | 'recent' | 'budget' | 'backpressure' {
     const t = this.tasks.get(peer);
     if (!t || now - t.lastBurst < t.opts.intervalMs * t.multiplier) return 'recent';
+    if (t.window.reduced) return 'backpressure';
     // refill: the base probe rate of all tasks (probes/ms), up to one second of it
     let rate = 0;
     for (const x of this.tasks.values()) rate += x.nports / (x.opts.intervalMs * x.multiplier);
@@ -146,8 +151,17 @@ export class ProbeScheduler {
     return 'fired';
   }
 
+  /** What the task of `peer` does at `now` (undefined: no task). */
+  modeOf(peer: string, now: number): RoundMode | undefined {
+    const t = this.tasks.get(peer);
+    if (!t) return undefined;
+    if (t.opts.mode === 'full' || t.inUse === 0n) return 'full';
+    return now < t.fullUntil ? 'full-after-anomaly' : 'partial';
+  }
+
   /** Ports the task probes this round, before the send window cuts them. */
   portsFor(t: Task, now: number): number[] {
+    // partial mode without ports in use yet (no entry written, so nothing steered): full
     const full = t.opts.mode === 'full' || now < t.fullUntil || t.inUse === 0n;
     const out: number[] = [];
     for (let k = 0; k < t.nports; k++) {
