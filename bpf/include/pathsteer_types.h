@@ -63,7 +63,8 @@ enum ps_stat {
 	PS_STAT_REFLECT_FALLBACK = 30,   /* ingress: telemetry request left to the agent (IP options, bad length or version, source mismatch, tx_sport 0) */
 	PS_STAT_LEARN = 31,              /* ingress (middlebox role): a tunnel flow's outer source port recorded in ps_learn */
 	PS_STAT_LEARNED_TX = 32,         /* egress (middlebox role): tunnel packet sent on the source port its peer used (ps_learn) */
-	PS_STAT_MAX = 33,
+	PS_STAT_FLOOD = 33,              /* tunnel packet to a broadcast/multicast inner MAC (flooded to every VTEP): steered, not activity */
+	PS_STAT_MAX = 34,
 };
 
 /* ps_config[0]: run-time configuration written by `pathsteer attach`. */

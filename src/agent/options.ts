@@ -74,9 +74,9 @@ export const AgentConfigSchema = z
     cpuBackoffMinPps: z.number().int().min(0).default(30_000),
     /** Where host CPU times are read (/proc/stat format). @default /proc/stat */
     cpuStat: z.string().min(1).default('/proc/stat'),
-    /** Responder token bucket per source: tokens per second at idle CPU (shrinks as CPU rises above 50%). @default 2000 */
+    /** Responder token bucket per source: answers per second before CTL=BP. @default 2000 */
     responderRate: z.number().int().min(1).max(100_000_000).default(2000),
-    /** Responder token bucket size per source at idle CPU. @default 4000 */
+    /** Responder token bucket size per source at idle CPU (shrinks to 10% as CPU rises from 50% to 100%). @default 4000 */
     responderBurst: z.number().int().min(1).max(100_000_000).default(4000),
   })
   .strict()

@@ -17,9 +17,11 @@
  *    probe every 32 rounds), so one round of heavy backpressure cannot silence
  *    a peer for hours.
  *  - ResponderBuckets (destination side): per-source tokens; a response sent
- *    without a token carries CTL=BP. Rate and size shrink as local CPU rises
- *    above 50% (to 10% at 100%); the in-kernel reflector gets the same limits
- *    (limits()).
+ *    without a token carries CTL=BP. The bucket's size (its maximum limit,
+ *    ZooRoute §4.2) shrinks as local CPU rises above 50%, to 10% at 100%; the
+ *    refill rate is configured (responderRate), so a source that probes
+ *    faster than that gets BP whatever the CPU, and a busy responder tolerates
+ *    shorter bursts. The in-kernel reflector gets the same limits (limits()).
  */
 
 export interface CpuBackoffOptions {
@@ -159,21 +161,21 @@ export function cpuFactor(cpuPct: number): number {
   return cpuPct <= 50 ? 1 : Math.max(0.1, 1 - ((cpuPct - 50) / 50) * 0.9);
 }
 
-/** Per-source token buckets for the responder; rate and size shrink as local CPU rises. */
+/** Per-source token buckets for the responder; their size shrinks as local CPU rises. */
 export class ResponderBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private factor = 1;
 
   constructor(private readonly opts: TokenBucketOptions = { ratePerSec: 2000, maxTokens: 4000 }) {}
 
-  /** Scale bucket rate and size with CPU: full at <= 50%, down to 10% at 100%. */
+  /** Scale bucket size with CPU: full at <= 50%, down to 10% at 100%. */
   setCpu(cpuPct: number): void {
     this.factor = cpuFactor(cpuPct);
   }
 
   /** The current per-source limits (what the in-kernel reflector is given too). */
   limits(): { ratePerSec: number; burst: number } {
-    return { ratePerSec: Math.round(this.opts.ratePerSec * this.factor), burst: Math.max(1, Math.round(this.opts.maxTokens * this.factor)) };
+    return { ratePerSec: this.opts.ratePerSec, burst: Math.max(1, Math.round(this.opts.maxTokens * this.factor)) };
   }
 
   /** Take a token for a response to `source` at time `nowMs`; returns the CTL to send. */
@@ -184,7 +186,7 @@ export class ResponderBuckets {
       b = { tokens: size, at: nowMs };
       this.buckets.set(source, b);
     }
-    b.tokens = Math.min(size, b.tokens + ((nowMs - b.at) / 1000) * this.opts.ratePerSec * this.factor);
+    b.tokens = Math.min(size, b.tokens + ((nowMs - b.at) / 1000) * this.opts.ratePerSec);
     b.at = nowMs;
     if (b.tokens >= 1) {
       b.tokens -= 1;

@@ -142,7 +142,9 @@ export const PsStat = {
   LEARN: 31,
   /** egress (middlebox role): tunnel packet sent on the source port its peer used (ps_learn) */
   LEARNED_TX: 32,
+  /** tunnel packet to a broadcast/multicast inner MAC (flooded to every VTEP): steered, not activity */
+  FLOOD: 33,
 } as const;
 /** Number of counters (PS_STAT_MAX, the max_entries of ps_stats). */
-export const PS_STAT_MAX = 33;
+export const PS_STAT_MAX = 34;
 export type PsStatName = keyof typeof PsStat;

@@ -127,7 +127,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     .option('--in-use-window <ms>', 'partial mode: a port is in use while traffic used it within this [10000]')
     .option('--cpu-backoff-min-pps <n>', 'CPU backoff only at or above this probe rate [30000]')
     .option('--cpu-stat <FILE>', 'host CPU times in /proc/stat format [/proc/stat]')
-    .option('--responder-rate <n>', 'answers per second per source before CTL=BP, at idle CPU [2000]')
+    .option('--responder-rate <n>', 'answers per second per source before CTL=BP [2000]')
     .option('--responder-burst <n>', 'token bucket size per source, at idle CPU [4000]')
     .action(
       action(async (raw: Record<string, unknown>) => {
