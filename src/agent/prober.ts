@@ -257,7 +257,11 @@ export class Prober {
     const seq = this.nextSeq();
     let flags = 0;
     let aux = 0;
-    if (reprobe && s.goodReturnPort !== undefined && now - s.goodReturnAt <= this.opts.returnPortFreshMs) {
+    // A middlebox (SPORT_LEARNING) sends its tenant replies on the port the flow
+    // arrives on: for it a port is both directions, and a broken return path is
+    // this side's to find (ZooRoute §4.1), so its re-probes use no reply port.
+    const mirrored = s.peerModes !== undefined && (s.peerModes & Mode.SPORT_LEARNING) !== 0;
+    if (reprobe && !mirrored && s.goodReturnPort !== undefined && now - s.goodReturnAt <= this.opts.returnPortFreshMs) {
       flags |= Flag.REPLY_PORT;
       aux = s.goodReturnPort;
     }

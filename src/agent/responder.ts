@@ -26,6 +26,7 @@ import {
   ipv4ToU32,
   Mode,
   MsgType,
+  PS_VERSION,
   encode,
   responseTo,
   u32ToIpv4,
@@ -112,14 +113,16 @@ export class Responder {
     if (msg.type === MsgType.NEGOTIATION_REQUEST) {
       this.sessions.set(d.address, { version: msg.version, lastSeen: now });
       mode = this.modes;
-      try {
-        this.opts.kernel?.addSession(d.address);
-      } catch (e) {
-        // the kernel cannot take it (map full): this process answers it instead
-        this.log.warn({ peer: d.address, err: (e as Error).message }, 'cannot register the session with the in-kernel reflector');
-      }
+      this.registerKernelSession(d.address);
     } else {
-      const sess = this.sessions.get(d.address);
+      let sess = this.sessions.get(d.address);
+      if (!sess && this.opts.role === 'middlebox' && msg.version === PS_VERSION) {
+        // A middlebox's instances share one address (anycast): a peer negotiates with
+        // one of them and probes them all. Each answers any peer of its version.
+        sess = { version: msg.version, lastSeen: now };
+        this.sessions.set(d.address, sess);
+        this.registerKernelSession(d.address);
+      }
       if (!sess) ctl = Ctl.RST;
       else {
         sess.lastSeen = now;
@@ -141,6 +144,15 @@ export class Responder {
       type: msg.type === MsgType.NEGOTIATION_REQUEST ? 'negotiation' : 'telemetry',
       ctl: ctl === Ctl.RST ? 'rst' : ctl === Ctl.BP ? 'bp' : 'default',
     });
+  }
+
+  private registerKernelSession(peer: string): void {
+    try {
+      this.opts.kernel?.addSession(peer);
+    } catch (e) {
+      // the kernel cannot take it (map full): this process answers it instead
+      this.log.warn({ peer, err: (e as Error).message }, 'cannot register the session with the in-kernel reflector');
+    }
   }
 
   /**
