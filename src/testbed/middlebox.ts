@@ -19,7 +19,7 @@
  * connection they do not know (nf_conntrack_tcp_loose=0) reaches their own
  * stack, which answers RST, as an SLB instance resets a session it lacks.
  *
- * `runSlbRounds` runs HTTP-like request rounds (middlebox-worker.ts) from the
+ * `runSlbRounds` runs HTTP-like request rounds (request-worker.ts) from the
  * VM while spine failures alternate, forcing the client's agent to switch
  * ports, and counts retries: with middlebox sensing a flow keeps to its
  * instance; without it a switch lands on another instance about 2 times in 3.
@@ -32,10 +32,11 @@ import { run } from '../common/exec.js';
 import { cliPath } from './agents.js';
 import { deleteRule, dropRule, insertRule } from './failures.js';
 import { addNetns, addVeth, cleanupPrefix, nsenterArgv, nsName, sysctl } from './netns.js';
-import { nativeBin, repoRoot, stateDir } from './paths.js';
+import { nativeBin, stateDir } from './paths.js';
+import { requestWorkerPath, startRequestServer } from './requests.js';
 import { alive, jsonLines, killNetnsProcesses, spawnHelper, stopHelper, type SpawnedHelper } from './processes.js';
 import type { InstalledRule } from './state.js';
-import type { ClientConfig, RoundResult } from './middlebox-worker.js';
+import type { ClientConfig, RoundResult } from './request-worker.js';
 
 export const SLB_VIP = '198.18.50.1';
 export const SLB_CLIENT_VTEP = '198.18.40.1';
@@ -328,9 +329,8 @@ export async function runSlbRounds(bed: SlbBed, o: SlbRunOptions): Promise<SlbRu
   try {
     const ready = await waitSlbReady(bed, o.sensing);
     progress(`[slb] sensing ${o.sensing ? 'on' : 'off'}: client probes ${SLB_VIP}, ${ready.groups} backend group(s)`);
-    const worker = join(repoRoot(), 'dist', 'src', 'testbed', 'middlebox-worker.js');
-    server = await spawnHelper(bed.ns.web, [process.execPath, worker, 'server', JSON.stringify({ port: BACKEND_PORT })], join(bed.logDir, 'server.log'));
-    server = { ...server, program: 'node' };
+    const worker = requestWorkerPath();
+    server = await startRequestServer(bed.ns.web, BACKEND_PORT, join(bed.logDir, 'server.log'));
     const cfg: ClientConfig = {
       dst: SLB_SERVICE_IP,
       port: SERVICE_PORT,

@@ -1,7 +1,7 @@
 /**
- * HTTP-like request/response traffic through the SLB testbed (middlebox.ts),
- * run inside a namespace as `node dist/src/testbed/middlebox-worker.js
- * server|client CONFIG_JSON`:
+ * HTTP-like request/response traffic for testbed experiments (the SLB bed of
+ * middlebox.ts, tenant RTT on the two-region bed), run inside a namespace as
+ * `node dist/src/testbed/request-worker.js server|client|rtt CONFIG_JSON`:
  *
  * server: listens on `port`; on every connection answers each line `Q<n>` with
  *   `A<n>`. Prints {"ready":true}.
@@ -12,6 +12,10 @@
  *   connection or `timeout_ms` without an answer fails the attempt, and the
  *   round retries with a new connection, at most `max_attempts` attempts.
  *   Prints {"ready":true} at the start and {"done":true,"rounds":[...]} at the end.
+ * rtt: `connections` TCP connections to dst:port one after another, each on a
+ *   new source port (so a new tunnel flow), timing the handshake (SYN to
+ *   SYN-ACK) and one request/response; prints {"ready":true}, then
+ *   {"done":true,"handshake_ms":[...],"request_ms":[...]}.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
 
@@ -122,10 +126,61 @@ function server(port: number): void {
   process.on('SIGTERM', () => srv.close(() => process.exit(0)));
 }
 
+export interface RttConfig {
+  dst: string;
+  port: number;
+  connections: number;
+  timeout_ms: number;
+}
+
+function oneRtt(c: RttConfig): Promise<{ handshake: number; request: number } | undefined> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    let t1 = 0;
+    const sock = createConnection({ host: c.dst, port: c.port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve(undefined);
+    }, c.timeout_ms);
+    sock.setNoDelay(true);
+    sock.on('connect', () => {
+      t1 = performance.now();
+      sock.write('Q0\n');
+    });
+    sock.on('data', () => {
+      clearTimeout(timer);
+      const t2 = performance.now();
+      sock.destroy();
+      resolve({ handshake: t1 - t0, request: t2 - t1 });
+    });
+    sock.on('error', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+}
+
+async function rtt(c: RttConfig): Promise<void> {
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  const handshake: number[] = [];
+  const request: number[] = [];
+  let failed = 0;
+  for (let i = 0; i < c.connections; i++) {
+    const r = await oneRtt(c);
+    if (!r) failed++;
+    else {
+      handshake.push(Math.round(r.handshake * 100) / 100);
+      request.push(Math.round(r.request * 100) / 100);
+    }
+  }
+  process.stdout.write(`${JSON.stringify({ done: true, handshake_ms: handshake, request_ms: request, failed })}\n`);
+}
+
 const [mode, cfg] = process.argv.slice(2);
 if (mode === 'server') server((JSON.parse(cfg ?? '{}') as { port: number }).port);
 else if (mode === 'client') void client(JSON.parse(cfg ?? '{}') as ClientConfig);
+else if (mode === 'rtt') void rtt(JSON.parse(cfg ?? '{}') as RttConfig);
 else {
-  process.stderr.write('usage: middlebox-worker.js server|client CONFIG_JSON\n');
+  process.stderr.write('usage: request-worker.js server|client|rtt CONFIG_JSON\n');
   process.exitCode = 2;
 }
