@@ -7,6 +7,7 @@ import { registerBenchGatewayUpdates } from './gateway-updates.js';
 import { registerBenchMaps } from './maps.js';
 import { registerBenchMaxmin } from './maxmin.js';
 import { registerBenchProbes } from './probes.js';
+import { registerBenchProbing } from './probing.js';
 import { registerBenchRanker } from './ranker.js';
 
 export const benchCommands: RegisterCommand[] = [
@@ -17,5 +18,6 @@ export const benchCommands: RegisterCommand[] = [
   registerBenchMaps,
   registerBenchMaxmin,
   registerBenchProbes,
+  registerBenchProbing,
   registerBenchRanker,
 ];
