@@ -30,6 +30,28 @@ describe('ProbeScheduler', () => {
     expect(run(s, 7000, 8000).map((d) => d.idx).sort()).toEqual([0, 3]);
   });
 
+  it('says what a task does: full, partial, or full for a while after an anomaly', () => {
+    const s = new ProbeScheduler({ intervalMs: 1000, mode: 'partial', fullHoldMs: 5000 });
+    s.upsert('p', 0, 8);
+    expect(s.modeOf('p', 0)).toBe('full'); // nothing in use yet: no entry, nothing steered
+    s.setInUse('p', 0b10n);
+    expect(s.modeOf('p', 10)).toBe('partial');
+    s.anomaly('p', 100);
+    expect(s.modeOf('p', 200)).toBe('full-after-anomaly');
+    expect(s.modeOf('p', 5200)).toBe('partial');
+    expect(s.modeOf('nobody', 0)).toBeUndefined();
+  });
+
+  it('no burst while the peer pushes back (its window is below its port count)', () => {
+    const s = new ProbeScheduler({ intervalMs: 1000, mode: 'full', fullHoldMs: 0 });
+    s.upsert('p', 0, 8);
+    run(s, 0, 999);
+    const w = s.window('p')!;
+    w.onResponse(CTL_BP);
+    run(s, 999, 1999); // the round closes with W = 7
+    expect(s.burst('p', 5000, 0)).toBe('backpressure');
+  });
+
   it('re-probes go out at once', () => {
     const s = new ProbeScheduler();
     s.upsert('p', 0, 4);
