@@ -370,9 +370,11 @@ async function agentStep(peers: number, mode: 'full' | 'partial', seconds: numbe
       const g = await spawnHelper(p.a, [process.execPath, gen, JSON.stringify({ addrs, flows: 2, intervalMs: 1000, tunnelPort: 4789 })], join(p.logDir, 'traffic.log'), 20_000);
       helpers.push({ ...g, program: 'node' });
     }
-    type St = { counters: Record<string, number>; peers: Array<{ state: string; unknown_ports: number; mode: string | null }> };
+    type St = { counters: Record<string, number>; peers: Array<{ state: string; unknown_ports: number; mode: string | null; in_table: unknown }> };
     const status = async (): Promise<St> => JSON.parse((await run(nsenterArgv(p.a, [process.execPath, p.cli, 'agent', 'status', '--iface', 'ps0', '--json']), { timeoutMs: 30_000 })).stdout) as St;
-    const ready = (s: St): number => s.peers.filter((x) => x.state === 'probing' && x.unknown_ports === 0 && (mode === 'full' || x.mode === 'partial')).length;
+    // full: every port proven; partial: the entry written and the traffic's ports probed
+    const ready = (s: St): number =>
+      s.peers.filter((x) => x.state === 'probing' && (mode === 'full' ? x.unknown_ports === 0 : x.mode === 'partial' && x.in_table !== null && x.unknown_ports < 32)).length;
     const deadline = Date.now() + 180_000;
     let s = await status();
     while (ready(s) < peers && Date.now() < deadline) {

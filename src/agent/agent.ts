@@ -325,7 +325,9 @@ export class Agent {
       }
       // The first entry waits until every port of the window was probed once:
       // flows pinned while only a few ports are proven would all crowd onto them.
-      if (!this.fastTable.get(peer) && s.paths.ports.some((p) => p.state === 'unknown')) continue;
+      // (Partial-probe peers are exempt: they probe only the ports traffic uses.)
+      if (!this.fastTable.get(peer) && !s.paths.opts.optimistic && s.paths.ports.some((p) => p.state === 'unknown')) continue;
+      if (s.state !== 'probing' && !this.fastTable.get(peer)) continue;
       desired.set(peer, s.paths.entry(now));
       this.dirty.delete(peer);
     }
@@ -398,7 +400,7 @@ export class Agent {
       const s = this.prober.sessions.get(peer) ?? this.prober.addPeer(peer, now, false);
       s.lastActiveAt = now;
       // in use: used since the last clear, or in the window before it
-      this.prober.setInUse(peer, a.portsInUse | (this.inUsePrev.get(peer) ?? 0n));
+      this.prober.setInUse(peer, a.portsInUse | (this.inUsePrev.get(peer) ?? 0n), now);
     }
     for (const [peer, s] of this.prober.sessions) {
       if (s.isStatic || active.has(peer) || now - s.lastActiveAt <= this.cfg.idleTimeoutMs) continue;

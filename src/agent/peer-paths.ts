@@ -7,7 +7,10 @@
  *  - window: `nports` ports from `basePort`; when more than half of the first
  *    window is bad a second window of the same size is added (bits nports..2n-1,
  *    so flows pinned in the first window keep their ports), while 2n <= 64;
- *  - healthy: ports in state good or suspect;
+ *  - healthy: ports in state good or suspect (partial-probe peers: and the
+ *    ports never probed, `optimistic`: only ports carrying traffic are
+ *    probed, so the others are assumed usable until the first anomaly has
+ *    every port probed);
  *  - preferred: only good ports (never suspect ones, so a flow that must move
  *    lands on a port proven since the failure began); intra-region, the longest
  *    failure-free ones (at or above the median failure-free time; rankings reset
@@ -33,6 +36,12 @@ export interface PeerPathsOptions {
   interRegion: boolean;
   /** Inter-region peers prefer their lowest-RTT ports (ZooRoute §8); off: the stability ranking as intra-region. @default true */
   latencyPreference: boolean;
+  /**
+   * Partial-probe mode: ports never probed count as healthy (and preferred,
+   * after the proven ones), so the first entry is written without probing
+   * every port, and flows spread over the window. @default false
+   */
+  optimistic: boolean;
   /** Failure-free rankings restart this often (ms). @default 1_800_000 (30 min) */
   rankResetMs: number;
   /** Inter-region: share of healthy ports kept in the low-RTT set. @default 0.1 */
@@ -50,6 +59,7 @@ export const DEFAULT_PEER_PATHS: PeerPathsOptions = {
   pin: true,
   interRegion: false,
   latencyPreference: true,
+  optimistic: false,
   rankResetMs: 30 * 60_000,
   preferFraction: 0.1,
   rttRiseMs: 120_000,
@@ -165,7 +175,16 @@ export class PeerPaths {
   healthyMask(): bigint {
     let m = 0n;
     this.ports.forEach((p, i) => {
-      if (p.healthy) m |= 1n << BigInt(i);
+      if (p.healthy || (this.opts.optimistic && p.state === 'unknown')) m |= 1n << BigInt(i);
+    });
+    return m;
+  }
+
+  /** Ports never probed (partial mode leaves them so until an anomaly). */
+  unknownMask(): bigint {
+    let m = 0n;
+    this.ports.forEach((p, i) => {
+      if (p.state === 'unknown') m |= 1n << BigInt(i);
     });
     return m;
   }
@@ -180,7 +199,11 @@ export class PeerPaths {
   }
 
   preferredMask(now: number): bigint {
-    return this.opts.interRegion && this.opts.latencyPreference ? this.lowRttMask(now) : this.stableMask(now);
+    if (this.opts.interRegion && this.opts.latencyPreference) return this.lowRttMask(now);
+    // partial mode: proven ports by stability, and the unprobed ones (a flow that must
+    // move avoids only suspect and recently failed ports; the burst of the first failure
+    // has every port probed before the failed one is confirmed)
+    return this.stableMask(now) | (this.opts.optimistic ? this.unknownMask() : 0n);
   }
 
   /**

@@ -453,7 +453,11 @@ export class Prober {
       this.opts.mode === 'partial' && !s.interRegion && msg.mode & Mode.PARTIAL_PROBE ? 'partial' : 'full';
     s.state = 'probing';
     s.negotiatedAt = now;
+    s.paths.opts.optimistic = mode === 'partial';
     this.scheduler.upsert(s.peer, now, s.paths.nports, { mode });
+    // partial mode writes the peer's first entry at once (ports not yet probed count
+    // as healthy): the tenant traffic gets steered and its ports in use are probed
+    if (mode === 'partial') this.events.dirty(s.peer);
     this.metrics.negotiations.inc();
     this.log.info(
       { peer: s.peer, version: s.version, peerModes: s.peerModes, hops: s.hops, interRegion: s.interRegion, mode },
@@ -471,8 +475,8 @@ export class Prober {
   }
 
   /** In-use ports reported by the data plane (partial mode). */
-  setInUse(peer: string, portsInUse: bigint): void {
-    this.scheduler.setInUse(peer, portsInUse);
+  setInUse(peer: string, portsInUse: bigint, now?: number): void {
+    this.scheduler.setInUse(peer, portsInUse, now);
   }
 
   get pendingCount(): number {

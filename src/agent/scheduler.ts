@@ -104,9 +104,13 @@ export class ProbeScheduler {
   }
 
   /** Ports carrying traffic towards the peer (partial mode). */
-  setInUse(peer: string, inUse: bigint): void {
+  setInUse(peer: string, inUse: bigint, now?: number): void {
     const t = this.tasks.get(peer);
-    if (t) t.inUse = inUse;
+    if (!t) return;
+    const first = t.inUse === 0n && inUse !== 0n;
+    t.inUse = inUse;
+    // traffic got steered onto the window: probe its ports now, not a round later
+    if (first && now !== undefined && t.opts.mode === 'partial' && t.plan.length === 0) this.planRound(t, now);
   }
 
   /** An anomaly towards the peer: partial mode probes every port for a while. */
@@ -155,14 +159,18 @@ export class ProbeScheduler {
   modeOf(peer: string, now: number): RoundMode | undefined {
     const t = this.tasks.get(peer);
     if (!t) return undefined;
-    if (t.opts.mode === 'full' || t.inUse === 0n) return 'full';
+    if (t.opts.mode === 'full') return 'full';
     return now < t.fullUntil ? 'full-after-anomaly' : 'partial';
   }
 
-  /** Ports the task probes this round, before the send window cuts them. */
+  /**
+   * Ports the task probes this round, before the send window cuts them.
+   * Partial mode without ports in use (its traffic is not steered onto the
+   * window yet): none; the ports come with the first entry.
+   */
   portsFor(t: Task, now: number): number[] {
-    // partial mode without ports in use yet (no entry written, so nothing steered): full
-    const full = t.opts.mode === 'full' || now < t.fullUntil || t.inUse === 0n;
+    const full = t.opts.mode === 'full' || now < t.fullUntil;
+    if (!full && t.inUse === 0n) return [];
     const out: number[] = [];
     for (let k = 0; k < t.nports; k++) {
       const i = (k + t.rotate) % t.nports;

@@ -501,6 +501,45 @@ describe('agent: partial-mode in-use window, middlebox role, reflector settings'
     }
   });
 
+  it('partial mode: the first entry is written right after negotiation (unprobed ports usable), and only ports in use are probed', async () => {
+    vi.useFakeTimers({ toFake: [...toFake] });
+    try {
+      const fabric = new FakeFabric();
+      const store = new MemoryPathStore();
+      let inUse = 0n;
+      const cfg = AgentConfigSchema.parse({ iface: 'eth0', ports: NPORTS, probeMode: 'partial' });
+      const agent = new Agent(
+        cfg,
+        {
+          transport: fabric.transport(A),
+          store,
+          activity: () => [[B, { lastSeenNs: process.hrtime.bigint() + 1n, packets: 1n, bytes: 1n, portsInUse: inUse }]],
+          localVtep: A,
+          backendId: 1,
+          cpu: () => 5,
+        },
+        logger,
+      );
+      const b = host(fabric, B, A);
+      agent.start();
+      b.agent.start();
+      await vi.advanceTimersByTimeAsync(500);
+      expect(store.entries.get(B)?.healthy).toBe(ALL);
+      expect(agent.status().peers[0]!.probes_sent).toBe(0);
+      // the traffic is steered onto two ports: those, and only those, are probed once a second
+      inUse = 0b1001n;
+      await vi.advanceTimersByTimeAsync(3000);
+      const p = agent.status().peers[0]!;
+      expect(p.probes_sent).toBeGreaterThanOrEqual(4);
+      expect(p.probes_sent).toBeLessThanOrEqual(8);
+      expect(p.unknown_ports).toBe(NPORTS - 2);
+      await agent.stop();
+      await b.agent.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a middlebox probes nobody, tells the kernel to learn ports, and reflects with its backend id', async () => {
     vi.useFakeTimers({ toFake: [...toFake] });
     try {

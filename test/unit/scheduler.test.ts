@@ -33,9 +33,13 @@ describe('ProbeScheduler', () => {
   it('says what a task does: full, partial, or full for a while after an anomaly', () => {
     const s = new ProbeScheduler({ intervalMs: 1000, mode: 'partial', fullHoldMs: 5000 });
     s.upsert('p', 0, 8);
-    expect(s.modeOf('p', 0)).toBe('full'); // nothing in use yet: no entry, nothing steered
-    s.setInUse('p', 0b10n);
-    expect(s.modeOf('p', 10)).toBe('partial');
+    // no port in use yet (the traffic is not steered onto the window): nothing to probe
+    expect(s.modeOf('p', 0)).toBe('partial');
+    expect(run(s, 0, 500)).toEqual([]);
+    // the first entry steered it: its port is probed at once, not a round later
+    s.setInUse('p', 0b10n, 500);
+    expect(run(s, 500, 501).map((d) => d.idx)).toEqual([1]);
+    expect(s.modeOf('p', 510)).toBe('partial');
     s.anomaly('p', 100);
     expect(s.modeOf('p', 200)).toBe('full-after-anomaly');
     expect(s.modeOf('p', 5200)).toBe('partial');
