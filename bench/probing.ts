@@ -304,16 +304,24 @@ interface Pair {
   cli: string;
 }
 
-/** Two namespaces on a veth (ps0 each): A 198.18.200.1, B the given addresses. */
-async function pairUp(base: string, bAddrs: string[]): Promise<Pair> {
+/**
+ * Two namespaces on a veth (ps0 each): A 198.18.200.1, B 198.18.200.2 and the
+ * given peer addresses on its loopback, routed from A through B (one neighbour
+ * each side: thousands of on-link peers would overflow the neighbour table).
+ */
+async function pairUp(base: string, peerAddrs: string[]): Promise<Pair> {
   const prefix = runPrefix(base);
   const p: Pair = { prefix, a: nsName(prefix, 'a'), b: nsName(prefix, 'b'), logDir: `/run/pathsteer/bench-${prefix}`, cli: join(repoRoot(), 'dist', 'src', 'cli', 'main.js') };
   await run(['mkdir', '-p', p.logDir]);
   await addNetns(p.a);
   await addNetns(p.b);
   await addVeth({ ns: p.a, ifname: 'ps0' }, { ns: p.b, ifname: 'ps0' });
-  await run(['ip', 'addr', 'add', '198.18.200.1/16', 'dev', 'ps0'], { netns: p.a });
-  await run(['ip', '-batch', '-'], { netns: p.b, input: `${bAddrs.map((x) => `addr add ${x}/16 dev ps0`).join('\n')}\n` });
+  await run(['ip', 'addr', 'add', '198.18.200.1/24', 'dev', 'ps0'], { netns: p.a });
+  await run(['ip', 'addr', 'add', '198.18.200.2/24', 'dev', 'ps0'], { netns: p.b });
+  if (peerAddrs.length > 0) {
+    await run(['ip', 'route', 'add', '198.18.192.0/20', 'via', '198.18.200.2', 'dev', 'ps0'], { netns: p.a });
+    await run(['ip', '-batch', '-'], { netns: p.b, input: `${peerAddrs.map((x) => `addr add ${x}/32 dev lo`).join('\n')}\n` });
+  }
   return p;
 }
 
@@ -343,10 +351,12 @@ export interface AgentCpuStep {
   agent_cpu_pct: number;
   /** What full-mesh probing of these peers would send (32 ports, 1/s). */
   full_probes_pps: number;
+  /** Peers by task state and mode when the measurement ended. */
+  peer_states: Record<string, number>;
 }
 
 async function agentStep(peers: number, mode: 'full' | 'partial', seconds: number, progress: (l: string) => void): Promise<AgentCpuStep> {
-  const addrs = Array.from({ length: peers }, (_, i) => `198.18.${201 + Math.floor(i / 250)}.${1 + (i % 250)}`);
+  const addrs = Array.from({ length: peers }, (_, i) => `198.18.${192 + Math.floor(i / 250)}.${1 + (i % 250)}`);
   const p = await pairUp('bq', addrs);
   const helpers: SpawnedHelper[] = [];
   try {
@@ -404,6 +414,11 @@ async function agentStep(peers: number, mode: 'full' | 'partial', seconds: numbe
       unanswered_pct: sent > 0 ? Math.max(0, Math.round(((sent - d('responses')) / sent) * 10000) / 100) : 0,
       agent_cpu_pct: Math.round(((c1 - c0) / CLK_TCK / dt) * 1000) / 10,
       full_probes_pps: peers * 32,
+      peer_states: s1.peers.reduce<Record<string, number>>((acc, x) => {
+        const k = `${x.state}/${x.mode ?? '-'}/${x.in_table ? 'entry' : 'no-entry'}/${x.unknown_ports === 32 ? 'unprobed' : 'probed'}`;
+        acc[k] = (acc[k] ?? 0) + 1;
+        return acc;
+      }, {}),
     };
   } finally {
     for (const h of helpers.reverse()) await stopHelper(h, 5000).catch(() => undefined);
@@ -426,7 +441,7 @@ export interface LoadGenResult {
 async function loadGen(seconds: number, progress: (l: string) => void): Promise<LoadGenResult> {
   const out: Partial<LoadGenResult> = { seconds };
   for (const reflector of [true, false]) {
-    const p = await pairUp('bg', ['198.18.200.2']);
+    const p = await pairUp('bg', []);
     const helpers: SpawnedHelper[] = [];
     try {
       const argv = [process.execPath, p.cli, 'agent', '--iface', 'ps0', '--responder-rate', String(PS_REFLECT_MAX_RATE), '--responder-burst', String(PS_REFLECT_MAX_RATE)];
