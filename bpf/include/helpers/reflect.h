@@ -10,6 +10,7 @@
 
 #define TC_ACT_REDIRECT 7
 #define PS_ETH_ALEN 6
+#define PS_AF_INET 2
 /* TTL of a response, as the agent's socket would send it (Linux default). */
 #define PS_REFLECT_TTL 64
 /* A bucket refills at most this long at once (keeps elapsed * rate inside 64 bits). */
@@ -99,8 +100,9 @@ static __always_inline __u16 ps_reflect_port(__be32 peer, __u16 tx_sport, __u8 f
  * -1: not answered here (reflector off, a request the agent must see, no
  * session); the caller delivers it to the agent as before.
  *
- * Addresses: Ethernet swapped (the request came from the next hop, which is
- * where the answer must go: routed point-to-point uplinks), IPv4 swapped, TTL
+ * Addresses: Ethernet from the route back to the requester when it leaves by
+ * this interface (bpf_fib_lookup), else swapped (the request came from that
+ * next hop), IPv4 swapped, TTL
  * PS_REFLECT_TTL (header checksum updated), UDP destination kept (the
  * requester's tunnel port), source = the return port. Header: type 0x7F, CTL
  * from the bucket, REPLY_PORT cleared, mode kept to full/partial, tx_sport =
@@ -162,10 +164,25 @@ static __always_inline int ps_reflect_request(struct __sk_buff *skb, void *data,
 	nh.reserved[0] = 0;
 	nh.reserved[1] = 0;
 
-	/* Ethernet: back to the next hop the request came from */
-	__builtin_memcpy(mac, eth->h_source, PS_ETH_ALEN);
-	__builtin_memcpy(eth->h_source, eth->h_dest, PS_ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, mac, PS_ETH_ALEN);
+	/* Ethernet: the next hop the routing table gives for the requester when it
+	 * is on this interface (and its neighbour entry is resolved), else the next
+	 * hop the request came from */
+	struct bpf_fib_lookup fib = {
+		.family = PS_AF_INET,
+		.l4_protocol = IPPROTO_UDP,
+		.tot_len = bpf_ntohs(ip->tot_len),
+		.ifindex = skb->ifindex,
+		.ipv4_src = daddr,
+		.ipv4_dst = saddr,
+	};
+	if (bpf_fib_lookup(skb, &fib, sizeof(fib), 0) == BPF_FIB_LKUP_RET_SUCCESS && fib.ifindex == skb->ifindex) {
+		__builtin_memcpy(eth->h_dest, fib.dmac, PS_ETH_ALEN);
+		__builtin_memcpy(eth->h_source, fib.smac, PS_ETH_ALEN);
+	} else {
+		__builtin_memcpy(mac, eth->h_source, PS_ETH_ALEN);
+		__builtin_memcpy(eth->h_source, eth->h_dest, PS_ETH_ALEN);
+		__builtin_memcpy(eth->h_dest, mac, PS_ETH_ALEN);
+	}
 
 	/* IPv4: swap, fresh TTL; the header sum only changes with the TTL word */
 	old_ttl_w = *(__u16 *)&ip->ttl;
