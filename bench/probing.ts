@@ -38,6 +38,7 @@ import { U32Codec } from '../src/maps/scalar.js';
 import { TypedMap } from '../src/maps/typed-map.js';
 import { decode, encode, HostReflectCodec, ipv4ToU32, Mode, negotiationRequest, telemetryRequest, type TelemetryMessage } from '../src/protocol/index.js';
 import { Rng } from '../src/ranker/rng.js';
+import { udp4Frame } from './packets.js';
 import { addNetns, addVeth, cleanupPrefix, nsenterArgv, nsName, runPrefix } from '../src/testbed/netns.js';
 import { nativeBin, repoRoot } from '../src/testbed/paths.js';
 import { jsonLines, spawnHelper, stopHelper, type SpawnedHelper } from '../src/testbed/processes.js';
@@ -199,32 +200,7 @@ function requestPacket(src: string, dst: string): Buffer {
       reflect: HostReflectCodec.encode({ probedPort: 10007, portIdx: 7, processId: 1, txNs: 1n }),
     }),
   );
-  const udpLen = 8 + payload.length;
-  const p = Buffer.alloc(14 + 20 + udpLen);
-  Buffer.from([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]).copy(p, 0);
-  p.writeUInt16BE(0x0800, 12);
-  p[14] = 0x45;
-  p.writeUInt16BE(20 + udpLen, 16);
-  p.writeUInt16BE(0x4000, 20);
-  p[22] = 61;
-  p[23] = 17;
-  Buffer.from(src.split('.').map(Number)).copy(p, 26);
-  Buffer.from(dst.split('.').map(Number)).copy(p, 30);
-  let s = 0;
-  for (let i = 14; i < 34; i += 2) s += p.readUInt16BE(i);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  p.writeUInt16BE(~s & 0xffff, 24);
-  p.writeUInt16BE(10007, 34);
-  p.writeUInt16BE(4789, 36);
-  p.writeUInt16BE(udpLen, 38);
-  payload.copy(p, 42);
-  // UDP checksum over the pseudo-header and the datagram
-  let c = 17 + udpLen;
-  for (let i = 26; i < 34; i += 2) c += p.readUInt16BE(i);
-  for (let i = 34; i < p.length; i += 2) c += i + 1 < p.length ? p.readUInt16BE(i) : p[i]! << 8;
-  while (c > 0xffff) c = (c & 0xffff) + (c >>> 16);
-  p.writeUInt16BE(~c & 0xffff || 0xffff, 40);
-  return p;
+  return udp4Frame(src, dst, 10007, 4789, payload, 61);
 }
 
 /** probe_steer's reflector per request through BPF_PROG_TEST_RUN, and the userspace Responder's logic per request. */
@@ -353,6 +329,12 @@ export interface AgentCpuStep {
   full_probes_pps: number;
   /** Peers by task state and mode when the measurement ended. */
   peer_states: Record<string, number>;
+  /** Over the window: probes lost, answered too late, answers the agent's socket dropped; overload and CPU backoff levels at the end. */
+  lost: number;
+  slow: number;
+  socket_drops: number;
+  overload_level: number;
+  backoff_level: number;
 }
 
 async function agentStep(peers: number, mode: 'full' | 'partial', seconds: number, progress: (l: string) => void): Promise<AgentCpuStep> {
@@ -377,18 +359,20 @@ async function agentStep(peers: number, mode: 'full' | 'partial', seconds: numbe
     helpers.push(agent);
     if (mode === 'partial') {
       const gen = join(repoRoot(), 'dist', 'bench', 'tunnel-traffic.js');
-      const g = await spawnHelper(p.a, [process.execPath, gen, JSON.stringify({ addrs, flows: 2, intervalMs: 1000, tunnelPort: 4789 })], join(p.logDir, 'traffic.log'), 20_000);
+      // 2 flows per peer, a packet each every 2 s: active (idle timeout 60 s), 1-2 ports in use
+      const g = await spawnHelper(p.a, [process.execPath, gen, JSON.stringify({ addrs, flows: 2, intervalMs: 2000, tunnelPort: 4789 })], join(p.logDir, 'traffic.log'), 20_000);
       helpers.push({ ...g, program: 'node' });
     }
-    type St = { counters: Record<string, number>; peers: Array<{ state: string; unknown_ports: number; mode: string | null; in_table: unknown }> };
+    type St = { counters: Record<string, number>; overload_level: number; backoff_level: number; peers: Array<{ state: string; unknown_ports: number; mode: string | null; in_table: unknown }> };
     const status = async (): Promise<St> => JSON.parse((await run(nsenterArgv(p.a, [process.execPath, p.cli, 'agent', 'status', '--iface', 'ps0', '--json']), { timeoutMs: 30_000 })).stdout) as St;
     // full: every port proven; partial: the entry written and the traffic's ports probed
     const ready = (s: St): number =>
       s.peers.filter((x) => x.state === 'probing' && (mode === 'full' ? x.unknown_ports === 0 : x.mode === 'partial' && x.in_table !== null && x.unknown_ports < 32)).length;
     const deadline = Date.now() + 180_000;
     let s = await status();
+    // (a status of thousands of peers is a few hundred kB of JSON: ask every 3 s, not more)
     while (ready(s) < peers && Date.now() < deadline) {
-      await sleep(1000);
+      await sleep(3000);
       s = await status();
     }
     const converged = ready(s);
@@ -414,6 +398,11 @@ async function agentStep(peers: number, mode: 'full' | 'partial', seconds: numbe
       unanswered_pct: sent > 0 ? Math.max(0, Math.round(((sent - d('responses')) / sent) * 10000) / 100) : 0,
       agent_cpu_pct: Math.round(((c1 - c0) / CLK_TCK / dt) * 1000) / 10,
       full_probes_pps: peers * 32,
+      lost: d('lost'),
+      slow: d('slow'),
+      socket_drops: d('socket_drops'),
+      overload_level: s1.overload_level,
+      backoff_level: s1.backoff_level,
       peer_states: s1.peers.reduce<Record<string, number>>((acc, x) => {
         const k = `${x.state}/${x.mode ?? '-'}/${x.in_table ? 'entry' : 'no-entry'}/${x.unknown_ports === 32 ? 'unprobed' : 'probed'}`;
         acc[k] = (acc[k] ?? 0) + 1;

@@ -177,26 +177,27 @@ export async function downSlb(prefix: string): Promise<void> {
   rmSync(join(stateDir(), prefix), { recursive: true, force: true });
 }
 
-/** Blackhole the lsw-instance link of instance i (1-based) both ways: the instance is gone for the client. */
-export async function failInstance(bed: SlbBed, i: number): Promise<InstalledRule[]> {
-  const tag = `pathsteer:${bed.prefix}-i${i}`;
-  const rules: InstalledRule[] = [
-    { netns: bed.ns.lsw, table: 'raw', chain: 'PREROUTING', spec: dropRule(`i${i}`, tag) },
-    { netns: bed.ns.inst[i - 1]!, table: 'raw', chain: 'PREROUTING', spec: dropRule('eth0', tag) },
-  ];
+/** Drop everything arriving on each (netns, interface): both ends of a link make it a blackhole both ways. */
+async function blackhole(tag: string, ends: Array<[string, string]>): Promise<InstalledRule[]> {
+  const rules = ends.map(([netns, ifname]): InstalledRule => ({ netns, table: 'raw', chain: 'PREROUTING', spec: dropRule(ifname, tag) }));
   for (const r of rules) await insertRule(r);
   return rules;
 }
 
+/** Blackhole the lsw-instance link of instance i (1-based) both ways: the instance is gone for the client. */
+export function failInstance(bed: SlbBed, i: number): Promise<InstalledRule[]> {
+  return blackhole(`pathsteer:${bed.prefix}-i${i}`, [
+    [bed.ns.lsw, `i${i}`],
+    [bed.ns.inst[i - 1]!, 'eth0'],
+  ]);
+}
+
 /** Blackhole the leaf-spine link of spine s (1 or 2) both ways; returns what to remove on heal. */
-export async function failSpine(bed: SlbBed, s: 1 | 2): Promise<InstalledRule[]> {
-  const tag = `pathsteer:${bed.prefix}-sp${s}`;
-  const rules: InstalledRule[] = [
-    { netns: bed.ns.leaf, table: 'raw', chain: 'PREROUTING', spec: dropRule(`sp${s}`, tag) },
-    { netns: bed.ns.spines[s - 1]!, table: 'raw', chain: 'PREROUTING', spec: dropRule('leaf', tag) },
-  ];
-  for (const r of rules) await insertRule(r);
-  return rules;
+export function failSpine(bed: SlbBed, s: 1 | 2): Promise<InstalledRule[]> {
+  return blackhole(`pathsteer:${bed.prefix}-sp${s}`, [
+    [bed.ns.leaf, `sp${s}`],
+    [bed.ns.spines[s - 1]!, 'leaf'],
+  ]);
 }
 
 export async function heal(rules: InstalledRule[]): Promise<void> {

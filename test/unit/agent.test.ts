@@ -451,29 +451,37 @@ describe('agent: peers, FIN, fast table, metrics', () => {
 describe('agent: partial-mode in-use window, middlebox role, reflector settings', () => {
   const toFake = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'performance', 'hrtime', 'Date'] as const;
 
+  /** An agent at A whose ps_activity shows traffic to B on the ports `inUse()` says. */
+  const activeAgent = (fabric: FakeFabric, cfg: Record<string, unknown>, inUse: () => bigint, deps: Partial<ConstructorParameters<typeof Agent>[1]> = {}) => {
+    const store = new MemoryPathStore();
+    const agent = new Agent(
+      AgentConfigSchema.parse({ iface: 'eth0', ports: NPORTS, ...cfg }),
+      {
+        transport: fabric.transport(A),
+        store,
+        activity: () => [[B, { lastSeenNs: process.hrtime.bigint() + 1n, packets: 1n, bytes: 1n, portsInUse: inUse() }]],
+        localVtep: A,
+        backendId: 1,
+        cpu: () => 5,
+        ...deps,
+      },
+      logger,
+    );
+    return { agent, store };
+  };
+
   it('partial mode starts a new in-use window every inUseWindowMs: a port flows left stops counting after two windows', async () => {
     vi.useFakeTimers({ toFake: [...toFake] });
     try {
       const fabric = new FakeFabric();
       let inUse = 0b0110n;
       const cleared: string[][] = [];
-      const cfg = AgentConfigSchema.parse({ iface: 'eth0', ports: NPORTS, probeMode: 'partial', inUseWindowMs: 2000 });
-      const agent = new Agent(
-        cfg,
-        {
-          transport: fabric.transport(A),
-          store: new MemoryPathStore(),
-          activity: () => [[B, { lastSeenNs: process.hrtime.bigint() + 1n, packets: 1n, bytes: 1n, portsInUse: inUse }]],
-          localVtep: A,
-          backendId: 1,
-          cpu: () => 5,
-          clearPortsInUse: (peers) => {
-            cleared.push(peers);
-            inUse = 0n; // what the kernel map holds after the clear
-          },
+      const { agent } = activeAgent(fabric, { probeMode: 'partial', inUseWindowMs: 2000 }, () => inUse, {
+        clearPortsInUse: (peers) => {
+          cleared.push(peers);
+          inUse = 0n; // what the kernel map holds after the clear
         },
-        logger,
-      );
+      });
       const b = host(fabric, B, A);
       agent.start();
       b.agent.start();
@@ -505,21 +513,8 @@ describe('agent: partial-mode in-use window, middlebox role, reflector settings'
     vi.useFakeTimers({ toFake: [...toFake] });
     try {
       const fabric = new FakeFabric();
-      const store = new MemoryPathStore();
       let inUse = 0n;
-      const cfg = AgentConfigSchema.parse({ iface: 'eth0', ports: NPORTS, probeMode: 'partial' });
-      const agent = new Agent(
-        cfg,
-        {
-          transport: fabric.transport(A),
-          store,
-          activity: () => [[B, { lastSeenNs: process.hrtime.bigint() + 1n, packets: 1n, bytes: 1n, portsInUse: inUse }]],
-          localVtep: A,
-          backendId: 1,
-          cpu: () => 5,
-        },
-        logger,
-      );
+      const { agent, store } = activeAgent(fabric, { probeMode: 'partial' }, () => inUse);
       const b = host(fabric, B, A);
       agent.start();
       b.agent.start();
@@ -546,20 +541,7 @@ describe('agent: partial-mode in-use window, middlebox role, reflector settings'
       const fabric = new FakeFabric();
       const settings: unknown[] = [];
       const kernel = { configure: (s: unknown) => void settings.push(s), addSession: () => undefined, removeSession: () => undefined, sessions: () => [] };
-      const cfg = AgentConfigSchema.parse({ iface: 'eth0', role: 'middlebox', ports: NPORTS });
-      const agent = new Agent(
-        cfg,
-        {
-          transport: fabric.transport(A),
-          store: new MemoryPathStore(),
-          activity: () => [[B, { lastSeenNs: process.hrtime.bigint() + 1n, packets: 1n, bytes: 1n, portsInUse: 1n }]],
-          localVtep: A,
-          backendId: 0x02aabbccddee,
-          cpu: () => 100,
-          reflector: kernel,
-        },
-        logger,
-      );
+      const { agent } = activeAgent(fabric, { role: 'middlebox' }, () => 1n, { backendId: 0x02aabbccddee, cpu: () => 100, reflector: kernel });
       agent.start();
       await vi.advanceTimersByTimeAsync(3000);
       expect(agent.status().peers).toEqual([]);
