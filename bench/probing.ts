@@ -359,8 +359,14 @@ async function agentStep(peers: number, mode: 'full' | 'partial', seconds: numbe
     helpers.push(agent);
     if (mode === 'partial') {
       const gen = join(repoRoot(), 'dist', 'bench', 'tunnel-traffic.js');
-      // 2 flows per peer, a packet each every 2 s: active (idle timeout 60 s), 1-2 ports in use
-      const g = await spawnHelper(p.a, [process.execPath, gen, JSON.stringify({ addrs, flows: 2, intervalMs: 2000, tunnelPort: 4789 })], join(p.logDir, 'traffic.log'), 20_000);
+      // 2 flows per peer, a packet each every 2 s: active (idle timeout 60 s), 1-2 ports in use;
+      // peers join 200 a second, as new peers come to a host
+      const g = await spawnHelper(
+        p.a,
+        [process.execPath, gen, JSON.stringify({ addrs, flows: 2, intervalMs: 2000, tunnelPort: 4789, rampPerSec: 200 })],
+        join(p.logDir, 'traffic.log'),
+        20_000,
+      );
       helpers.push({ ...g, program: 'node' });
     }
     type St = { counters: Record<string, number>; overload_level: number; backoff_level: number; peers: Array<{ state: string; unknown_ports: number; mode: string | null; in_table: unknown }> };

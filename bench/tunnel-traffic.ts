@@ -1,12 +1,14 @@
 /**
  * Tunnel traffic to many peers for `pathsteer bench probing`: run inside the
  * agent's namespace as `node dist/bench/tunnel-traffic.js
- * '{"addrs": [...], "flows": 2, "intervalMs": 1000, "tunnelPort": 4789}'`.
+ * '{"addrs": [...], "flows": 2, "intervalMs": 1000, "tunnelPort": 4789, "rampPerSec": 250}'`.
  * Every peer gets `flows` flows (one socket each, so one outer source port
  * each, as the vxlan driver would give `flows` tenant flows), each sending a
  * VXLAN-framed packet to a unicast inner MAC every `intervalMs`. vxlan_sport
  * steers them and records them in ps_activity, so the agent finds its peers
- * and their ports in use exactly as with tenant traffic. Prints
+ * and their ports in use exactly as with tenant traffic. With `rampPerSec`
+ * the peers join that many per second (a host does not get thousands of new
+ * peers in one instant). Prints
  * {"ready":true} once the sockets are bound and {"sent":N} on SIGTERM.
  */
 import { createSocket, type Socket } from 'node:dgram';
@@ -16,6 +18,7 @@ interface Args {
   flows: number;
   intervalMs: number;
   tunnelPort: number;
+  rampPerSec?: number;
 }
 
 /** VXLAN header (VNI 100) + an inner Ethernet frame to a unicast MAC (not flooded: counted as activity). */
@@ -44,9 +47,11 @@ async function main(): Promise<void> {
   const step = a.intervalMs / Math.max(1, a.addrs.length);
   let i = 0;
   const due = Math.max(1, Math.ceil(10 / step)); // peers per 10 ms tick
+  const t0 = performance.now();
   const tick = (): void => {
+    const live = a.rampPerSec ? Math.min(a.addrs.length, Math.max(1, Math.floor(((performance.now() - t0) / 1000) * a.rampPerSec))) : a.addrs.length;
     for (let k = 0; k < due; k++) {
-      const addr = a.addrs[i % a.addrs.length]!;
+      const addr = a.addrs[i % live]!;
       for (const s of socks) {
         s.send(pkt, a.tunnelPort, addr);
         sent++;

@@ -457,6 +457,7 @@ export class Agent {
     }
     if (changed) {
       this.overloadChangedAt = now;
+      this.prober.overloaded = this.overloadLevel > 0;
       this.metrics.overload.set(this.overloadLevel);
       for (const s of this.prober.sessions.values()) this.prober.scheduler.setMultiplier(s.peer, this.multiplierFor(s.interRegion));
     }

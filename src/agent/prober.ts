@@ -149,6 +149,8 @@ export class Prober {
   private distrustUntil = -Infinity;
   /** Our socket holds unread datagrams: an expired probe's answer may be among them. */
   private backlog = false;
+  /** The agent is shedding load (socket drops): anomalies do not switch peers to full probing. */
+  overloaded = false;
   /** Sends in the current second, for the probe-rate gauge. */
   private sentThisSecond = 0;
   private secondStart = 0;
@@ -362,7 +364,10 @@ export class Prober {
       }
       this.scheduler.reprobe(s.peer, idx);
     }
-    if (o.failed && this.opts.mode === 'partial') this.scheduler.anomaly(s.peer, now);
+    // an anomaly switches a partial-mode peer to full probing, unless this agent is
+    // overloaded: probing 32x more then would only deepen the overload that made
+    // its answers late (the failed port itself is still re-probed and bursts are budgeted)
+    if (o.failed && this.opts.mode === 'partial' && !this.overloaded) this.scheduler.anomaly(s.peer, now);
     if (v.windowAdded) {
       this.scheduler.upsert(s.peer, now, s.paths.nports);
       this.log.warn({ peer: s.peer, from: wasNports, to: s.paths.nports }, 'more than half of the window is bad: probing a second window');
