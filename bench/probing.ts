@@ -428,6 +428,13 @@ export interface LoadGenResult {
   /** Responses per second the generator received from the in-kernel reflector / the agent's userspace responder. */
   kernel_responses_per_s: number;
   userspace_responses_per_s: number;
+  /**
+   * In-kernel answers per second of CPU the generator process used: on a veth
+   * the reflector runs in the generator's own softirq work, so this is the
+   * end-to-end rate of one free core (requests built and sent, answered,
+   * received), where responses/s is what this shared machine gave the run.
+   */
+  kernel_responses_per_cpu_s: number;
   kernel: Record<string, number>;
   userspace: Record<string, number>;
   seconds: number;
@@ -450,6 +457,7 @@ async function loadGen(seconds: number, progress: (l: string) => void): Promise<
       if (reflector) {
         out.kernel = j;
         out.kernel_responses_per_s = j.responses_per_s;
+        out.kernel_responses_per_cpu_s = j.responses_per_cpu_s;
       } else {
         out.userspace = j;
         out.userspace_responses_per_s = j.responses_per_s;

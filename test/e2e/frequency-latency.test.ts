@@ -167,9 +167,11 @@ describe.runIf(canLoadBpf)('frequency control and latency preference (two region
   };
 
   it('inter-region tenant flows take the low-delay WAN link: tenant RTT with and without latency preference', async () => {
-    await latencyAgents([]);
+    // partial mode is for intra-region peers: the inter-region one is probed in full regardless
+    await latencyAgents(['--probe-mode', 'partial']);
     const p = await peer('host1', h3);
     expect(p.inter_region).toBe(true);
+    expect(p.mode).toBe('full');
     const preferred = bits(p.in_table!.preferred);
     expect(preferred.length).toBeGreaterThan(0);
     // the preferred ports are the 5 ms link's (round trip 10 ms plus the stack), not the 20 ms one's

@@ -11,8 +11,12 @@
  * drains answers with recvmmsg, keeping at most `inflight` unanswered requests
  * outstanding (a closed loop: the generator measures the responder, not its
  * own ability to overflow a socket). Prints one JSON line:
- *   {"sent":N,"received":N,"bp":N,"lost":N,"seconds":S,"responses_per_s":R}
- * (lost: requests given up after 50 ms of silence with the window full).
+ *   {"sent":N,"received":N,"bp":N,"lost":N,"seconds":S,"responses_per_s":R,
+ *    "cpu_s":C,"responses_per_cpu_s":P}
+ * (lost: requests given up after 50 ms of silence with the window full; cpu_s:
+ * this process's user + system time, which on a veth includes the softirq work
+ * of both directions, the responder's in-kernel answers among it, so
+ * responses_per_cpu_s is the end-to-end rate one free core would give).
  * Exit 1 with a message on stderr when negotiation gets no answer.
  */
 #define _GNU_SOURCE
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,8 +196,14 @@ int main(int argc, char **argv)
 		}
 	}
 	double dt = t1 - t0;
+	struct rusage ru;
+	double cpu = 0;
 
-	printf("{\"sent\":%ld,\"received\":%ld,\"bp\":%ld,\"lost\":%ld,\"seconds\":%.3f,\"responses_per_s\":%.0f}\n", sent, received, bp,
-	       given_up, dt, received / dt);
+	if (!getrusage(RUSAGE_SELF, &ru))
+		cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+
+	printf("{\"sent\":%ld,\"received\":%ld,\"bp\":%ld,\"lost\":%ld,\"seconds\":%.3f,\"responses_per_s\":%.0f,\"cpu_s\":%.3f,"
+	       "\"responses_per_cpu_s\":%.0f}\n",
+	       sent, received, bp, given_up, dt, received / dt, cpu, cpu > 0 ? received / cpu : 0);
 	return 0;
 }

@@ -61,7 +61,7 @@ export function registerBenchProbing(bench: Command, ctx: CliContext): void {
         if (r.reflector) {
           const t = r.reflector;
           lines.push(
-            `reflector: in kernel ${t.test_run.kernel_responses_per_s}/s (test run), ${t.load_generator.kernel_responses_per_s}/s (load generator); userspace ${t.load_generator.userspace_responses_per_s}/s (load generator)`,
+            `reflector: in kernel ${t.test_run.kernel_responses_per_s}/s (test run), ${t.load_generator.kernel_responses_per_s}/s (load generator; ${t.load_generator.kernel_responses_per_cpu_s} per CPU-second); userspace ${t.load_generator.userspace_responses_per_s}/s (load generator)`,
           );
         }
         lines.push(`load average ${r.loadavg_1m_before} -> ${r.loadavg_1m_after}`);
