@@ -123,12 +123,23 @@ describe.runIf(canLoadBpf)('on-demand and partial probing, in-kernel reflector (
     const inUse = [...new Set(p0.values())];
     expect(inUse.length).toBeGreaterThan(0);
     expect(inUse.length).toBeLessThanOrEqual(4);
-    // probes per second = ports in use (1 s interval), not the window's 32
-    const a = (await peerOf('host1', h3))!;
-    await sleep(3000);
-    const b = (await peerOf('host1', h3))!;
-    expect(b.mode).toBe('partial');
-    const perSecond = (b.probes_sent! - a.probes_sent!) / 3;
+    // probes per second = ports in use (1 s interval), not the window's 32; measured over a
+    // window without re-probes or bursts (a probe answered late on this loaded machine sets
+    // one off; the failure case below is where they belong)
+    let perSecond = Infinity;
+    for (let attempt = 0; attempt < 4 && perSecond === Infinity; attempt++) {
+      // (a status call spends most of its time starting the CLI; the agent answers at its end)
+      const s0 = await agentStatus(tb, 'host1');
+      const t0 = performance.now();
+      const a = s0.peers.find((x) => x.peer === h3)!;
+      await sleep(3000);
+      const s1 = await agentStatus(tb, 'host1');
+      const dt = (performance.now() - t0) / 1000;
+      const b = s1.peers.find((x) => x.peer === h3)!;
+      expect(b.mode).toBe('partial');
+      const quiet = s1.counters.bursts === s0.counters.bursts && s1.counters.reprobes_sent === s0.counters.reprobes_sent;
+      if (quiet) perSecond = (b.probes_sent! - a.probes_sent!) / dt;
+    }
     expect(perSecond).toBeLessThanOrEqual(inUse.length + 1);
     expect(perSecond).toBeGreaterThanOrEqual(inUse.length * 0.5);
 
@@ -170,14 +181,18 @@ describe.runIf(canLoadBpf)('on-demand and partial probing, in-kernel reflector (
       await waitConverged(tb, agents);
       const peerAgent = agents.find((x) => x.host === 'host3')!;
       const r0 = await stats('host3');
-      const s0 = (await agentStatus(tb, 'host1')).counters;
+      // the whole window lies inside the stop (a status read takes a while on a loaded machine)
       process.kill(peerAgent.pid, 'SIGSTOP');
+      let s0: Record<string, number>;
+      let s1: Record<string, number>;
       try {
+        await sleep(300);
+        s0 = (await agentStatus(tb, 'host1')).counters;
         await sleep(3000);
+        s1 = (await agentStatus(tb, 'host1')).counters;
       } finally {
         process.kill(peerAgent.pid, 'SIGCONT');
       }
-      const s1 = (await agentStatus(tb, 'host1')).counters;
       const r1 = await stats('host3');
       await stopAll();
       return { sent: s1.probes_sent! - s0.probes_sent!, answered: s1.responses! - s0.responses!, reflected: r1.reflect_tx! - r0.reflect_tx! };
@@ -189,6 +204,6 @@ describe.runIf(canLoadBpf)('on-demand and partial probing, in-kernel reflector (
     const off = await pausedWindow(false);
     expect(off.sent).toBeGreaterThan(0);
     expect(off.reflected).toBe(0);
-    expect(off.answered).toBeLessThan(off.sent * 0.2); // only what was answered before the stop landed
+    expect(off.answered).toBeLessThanOrEqual(2); // at most one answer the agent had sent just before it stopped
   }, 90_000);
 });
