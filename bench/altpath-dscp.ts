@@ -30,7 +30,7 @@ import type { Altpath } from '../src/maps/altpath.js';
 import { ALTPATH_NO_CACHE, AltpathTables } from '../src/maps/altpath-dataplane.js';
 import { BpfObjects, ProgName } from '../src/maps/names.generated.js';
 import { objectPath } from '../src/maps/objects.js';
-import { ethIpv4Frame } from './dataplane.js';
+import { ethIpv4Frame } from './packets.js';
 
 export interface AltpathDscpBenchOptions {
   /** Test-run repetitions per measurement. @default 1_000_000 */

@@ -17,7 +17,8 @@ import { BpfObjects, MapName } from '../src/maps/names.generated.js';
 import { objectPath } from '../src/maps/objects.js';
 import { PathEntryCodec, pathEntry, PS_F_PIN, PS_F_STATEFUL } from '../src/maps/path-entry.js';
 import { PathGen } from '../src/maps/path-gen.js';
-import { ipv4Bytes, PeerCodec } from '../src/maps/scalar.js';
+import { PeerCodec } from '../src/maps/scalar.js';
+import { udp4Frame } from './packets.js';
 import { TypedMap } from '../src/maps/typed-map.js';
 
 export interface DataplaneBenchOptions {
@@ -52,47 +53,15 @@ export interface DataplaneBenchResult {
   program: string;
 }
 
-/**
- * An Ethernet + IPv4 frame (no options, DF, TTL 64, header checksum set) with
- * room for `l4Len` bytes of protocol `proto` after the header at offset 34;
- * network order.
- */
-export function ethIpv4Frame(saddr: string, daddr: string, proto: number, l4Len: number): Buffer {
-  const p = Buffer.alloc(14 + 20 + l4Len);
-  p.writeUInt16BE(0x0800, 12);
-  p[14] = 0x45;
-  p.writeUInt16BE(20 + l4Len, 16);
-  p.writeUInt16BE(0x4000, 20);
-  p[22] = 64;
-  p[23] = proto;
-  ipv4Bytes(saddr, p, 26);
-  ipv4Bytes(daddr, p, 30);
-  let s = 0;
-  for (let i = 14; i < 34; i += 2) s += p.readUInt16BE(i);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  p.writeUInt16BE(~s & 0xffff, 24);
-  return p;
-}
-
 /** Ethernet + IPv4 + UDP(4789, checksum) + VXLAN + a 64-byte inner frame; network order. */
 export function vxlanPacket(saddr: string, daddr: string, sport: number): Buffer {
   const inner = Buffer.alloc(64, 0x5a);
   inner.writeUInt16BE(0x0800, 12);
-  const udpLen = 8 + 8 + inner.length;
-  const p = ethIpv4Frame(saddr, daddr, 17, udpLen);
-  p.writeUInt16BE(sport, 34);
-  p.writeUInt16BE(4789, 36);
-  p.writeUInt16BE(udpLen, 38);
-  p[42] = 0x08; // VXLAN flags: VNI present
-  p.writeUIntBE(100, 46, 3);
-  inner.copy(p, 50);
-  // UDP checksum over pseudo header + datagram
-  let c = 17 + udpLen;
-  for (let i = 26; i < 34; i += 2) c += p.readUInt16BE(i);
-  for (let i = 34; i < p.length; i += 2) c += i + 1 < p.length ? p.readUInt16BE(i) : p[i]! << 8;
-  while (c > 0xffff) c = (c & 0xffff) + (c >>> 16);
-  p.writeUInt16BE(~c & 0xffff || 0xffff, 40);
-  return p;
+  const vx = Buffer.alloc(8 + inner.length);
+  vx[0] = 0x08; // VXLAN flags: VNI present
+  vx.writeUIntBE(100, 4, 3);
+  inner.copy(vx, 8);
+  return udp4Frame(saddr, daddr, sport, 4789, vx);
 }
 
 const best = (xs: number[]): number => Math.min(...xs);

@@ -5,9 +5,19 @@
  * Run inside the peer namespace as `node dist/bench/probe-reflector.js
  * '{"addrs": [...], "port": 14789, "tunnelPort": 4789}'`; prints {"ready":true}
  * once bound and its counters as JSON on SIGTERM.
+ *
+ * With `"kernel": {"iface": "ps0", "sources": ["198.18.200.1"]}` (the data
+ * plane attached on that interface) the in-kernel reflector answers the
+ * telemetry requests instead: it is switched on without a rate limit and the
+ * sources get their sessions up front; this process then only negotiates
+ * (answering from the probed address, which one socket bound to 0.0.0.0
+ * could not).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { agentMetrics } from '../src/agent/metrics.js';
+import { MapReflector } from '../src/agent/reflector.js';
+import { SportMaps } from '../src/maps/dataplane.js';
+import { PS_REFLECT_MAX_RATE } from '../src/maps/reflect.js';
 import { Responder } from '../src/agent/responder.js';
 import type { Datagram, Transport } from '../src/agent/transport.js';
 import { logger } from '../src/common/logger.js';
@@ -17,6 +27,7 @@ interface Args {
   addrs: string[];
   port: number;
   tunnelPort: number;
+  kernel?: { iface: string; sources: string[] };
 }
 
 class SocketTransport implements Transport {
@@ -38,6 +49,13 @@ async function main(): Promise<void> {
   const log = logger.child({ module: 'bench/probe-reflector' });
   let answered = 0;
   const transports: SocketTransport[] = [];
+  let maps: SportMaps | undefined;
+  if (args.kernel) {
+    maps = SportMaps.open(args.kernel.iface);
+    const k = new MapReflector(maps.reflect);
+    k.configure({ reflect: true, learn: false, backendId: 0, ratePerSec: PS_REFLECT_MAX_RATE, burst: PS_REFLECT_MAX_RATE });
+    for (const src of args.kernel.sources) k.addSession(src);
+  }
   for (const addr of args.addrs) {
     const sock = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
@@ -73,6 +91,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ ready: true, addrs: args.addrs.length })}\n`);
   process.on('SIGTERM', () => {
     process.stdout.write(`${JSON.stringify({ answered })}\n`);
+    maps?.close();
     void Promise.all(transports.map((t) => t.close())).then(() => process.exit(0));
   });
 }

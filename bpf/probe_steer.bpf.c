@@ -1,17 +1,25 @@
-/* probe_steer.bpf.c: TC ingress on the underlay NIC (DESIGN §2.3). A pathsteer
+/* probe_steer.bpf.c: TC ingress on the underlay NIC (DESIGN §2.3). A
+ * telemetry request from a negotiated source is answered in the kernel when
+ * the agent turned the reflector on (helpers/reflect.h). Any other pathsteer
  * probe arriving on a tunnel port gets ps_config.agent_port as its UDP
  * destination, so the kernel delivers it to the agent's ordinary UDP socket
  * instead of the vxlan driver (which would drop it); a response (0x18, 0x7F)
  * also carries the IPv4 TTL it arrived with in header bytes 26-27 (see struct
- * ps_probe_hdr). The UDP
- * checksum stays right for every ip_summed state. Anything else passes
- * untouched. Shares ps_config and ps_stats with vxlan_sport through pins. */
+ * ps_probe_hdr). The UDP checksum stays right for every ip_summed state. In
+ * the middlebox role, tenant VXLAN packets have their outer source port
+ * recorded per flow (helpers/learn.h); they pass on unchanged. Anything else
+ * passes untouched. Shares its maps with vxlan_sport through pins. */
 #define PS_MAPS_CORE
+#define PS_MAPS_PATH
+#define PS_MAPS_REFLECT
 #include "helpers/common.h"
 #include "pathsteer_maps.h"
 #include "helpers/stats.h"
 #include "helpers/csum.h"
 #include "helpers/parse.h"
+#include "helpers/select.h"
+#include "helpers/learn.h"
+#include "helpers/reflect.h"
 
 /* GPL-compatible: kfuncs (bpf_cast_to_kern_ctx) need it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -73,6 +81,7 @@ static __always_inline int ps_probe_ingress(struct __sk_buff *skb, const bool pr
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
+	struct ps_reflect_cfg *rc;
 	struct ps_tunnel_pkt t;
 	struct ps_probe_hdr *ph;
 	struct ps_config *cfg;
@@ -81,6 +90,7 @@ static __always_inline int ps_probe_ingress(struct __sk_buff *skb, const bool pr
 	__u32 l4off, need;
 	__u16 agent;
 	__u8 magic[3];
+	int r;
 
 	if (!ps_parse_tunnel(data, data_end, &t))
 		return TC_ACT_OK;
@@ -97,18 +107,20 @@ static __always_inline int ps_probe_ingress(struct __sk_buff *skb, const bool pr
 	} else if (bpf_skb_load_bytes(skb, l4off + sizeof(*udp), magic, sizeof(magic))) {
 		return TC_ACT_OK;
 	}
-	if (magic[0] != PS_MAGIC0 || magic[1] != PS_MAGIC1 || magic[2] != PS_MAGIC2)
+	if (magic[0] != PS_MAGIC0 || magic[1] != PS_MAGIC1 || magic[2] != PS_MAGIC2) {
+		/* tenant traffic: the middlebox role learns the peer's port per flow */
+		if (udp->dest == bpf_htons(cfg->vxlan_port)) {
+			rc = ps_reflect_cfg();
+			if (rc && (rc->flags & PS_RF_LEARN))
+				ps_learn_ingress(skb, l4off, ip->saddr, udp->source);
+		}
 		return TC_ACT_OK;
+	}
 
 	/* a probe: the whole header must be there (UDP length and bytes) */
 	need = l4off + sizeof(*udp) + sizeof(*ph);
 	if (bpf_ntohs(udp->len) < sizeof(*udp) + sizeof(*ph) || skb->len < need) {
 		ps_count(PS_STAT_PROBE_RX_SHORT);
-		return TC_ACT_OK;
-	}
-	agent = cfg->agent_port;
-	if (!agent || agent == cfg->vxlan_port || agent == cfg->geneve_port) {
-		ps_count(PS_STAT_PROBE_RX_NO_AGENT);
 		return TC_ACT_OK;
 	}
 	if ((void *)ph + sizeof(*ph) > data_end) {
@@ -127,6 +139,17 @@ static __always_inline int ps_probe_ingress(struct __sk_buff *skb, const bool pr
 			return TC_ACT_OK;
 	}
 
+	if (ph->type == PS_TYPE_TELEMETRY_REQUEST) {
+		r = ps_reflect_request(skb, data, ip, udp, ph, l4off, precise);
+		if (r >= 0)
+			return r;
+	}
+
+	agent = cfg->agent_port;
+	if (!agent || agent == cfg->vxlan_port || agent == cfg->geneve_port) {
+		ps_count(PS_STAT_PROBE_RX_NO_AGENT);
+		return TC_ACT_OK;
+	}
 	ps_deliver(skb, ip, udp, ph, l4off, bpf_htons(agent), precise);
 	ps_count(PS_STAT_PROBE_RX);
 	return TC_ACT_OK;

@@ -1,10 +1,13 @@
 /* vxlan_sport.bpf.c: TC egress on the underlay NIC (DESIGN §2.2). Probe packets
  * get the outer source port their header asks for; tunnel packets get a healthy
  * port from the peer's ps_path window (pinned per flow), and the peer's
- * ps_activity is updated, both through a per-CPU flow cache (ps_flow_cache).
- * Anything else passes untouched. */
+ * ps_activity is updated, both through a per-CPU flow cache (ps_flow_cache);
+ * in the middlebox role, a tenant flow whose peer's port probe_steer learned
+ * goes back on that port (helpers/learn.h). Anything else passes untouched.
+ * Declares every map probe_steer uses, so attach pins them all from here. */
 #define PS_MAPS_CORE
 #define PS_MAPS_PATH
+#define PS_MAPS_REFLECT
 #include "helpers/common.h"
 #include "pathsteer_maps.h"
 #include "helpers/stats.h"
@@ -13,6 +16,7 @@
 #include "helpers/csum.h"
 #include "helpers/flow_cache.h"
 #include "helpers/parse.h"
+#include "helpers/learn.h"
 
 /* GPL-compatible: kfuncs (bpf_cast_to_kern_ctx) need it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -124,9 +128,14 @@ const volatile __u32 ps_no_flow_cache = 0;
  * the slot's counts into ps_activity first (so ps_activity lags at most one
  * tick; src/maps adds the pending counts when it reads). Miss: the full path
  * (ps_path, ps_pin, choice, pin write, ps_activity), then take the slot.
+ *
+ * bum (a flooded broadcast/multicast frame): steered like any packet, but
+ * neither cached nor counted as activity: flooding reaches every VTEP, and
+ * the agent must probe only the peers a host really talks to (on-demand
+ * probing, ZooRoute §4.1).
  */
 static __always_inline void ps_tunnel(struct __sk_buff *skb, const struct iphdr *ip, struct udphdr *udp, __u32 l4off,
-				      const struct ps_config *cfg, const bool precise)
+				      const struct ps_config *cfg, const bool precise, const bool bum)
 {
 	__u32 gen = *(volatile const __u32 *)&cfg->path_gen;
 	__u32 h = ps_flow_hash(bpf_ntohs(udp->source), cfg->hash_seed);
@@ -138,7 +147,7 @@ static __always_inline void ps_tunnel(struct __sk_buff *skb, const struct iphdr 
 	__u64 now;
 	int idx;
 
-	if (!ps_no_flow_cache) {
+	if (!ps_no_flow_cache && !bum) {
 		__u32 slot = ps_flow_slot_of(peer, h);
 
 		s = bpf_map_lookup_elem(&ps_flow_cache, &slot);
@@ -163,6 +172,10 @@ static __always_inline void ps_tunnel(struct __sk_buff *skb, const struct iphdr 
 	ps_count(outcome);
 	if (idx >= 0)
 		sport = bpf_htons((__u16)(base + idx));
+	if (bum) {
+		ps_count(PS_STAT_FLOOD);
+		goto write;
+	}
 	/* coarse clock (tick resolution) is plenty for idle detection and costs
 	 * about a fifth of ps_activity_add less than bpf_ktime_get_ns() */
 	now = bpf_ktime_get_coarse_ns();
@@ -205,10 +218,30 @@ static __always_inline int ps_sport_egress(struct __sk_buff *skb, const bool pre
 		return TC_ACT_OK;
 	}
 
+	ps_count(PS_STAT_TUNNEL);
+
+	/* middlebox role: the port the peer used for this flow (source-port learning) */
+	if (udp->dest == bpf_htons(t.cfg->vxlan_port)) {
+		struct ps_reflect_cfg *rc = ps_reflect_cfg();
+
+		if (rc && (rc->flags & PS_RF_LEARN)) {
+			__be16 learned = ps_learned_sport(skb, t.l4off, ip->daddr);
+
+			if (learned) {
+				if (learned != udp->source) {
+					ps_write_sport(skb, ip, udp, t.l4off, learned, precise);
+					ps_count(PS_STAT_REWRITTEN);
+				}
+				ps_count(PS_STAT_LEARNED_TX);
+				return TC_ACT_OK;
+			}
+		}
+	}
+
 	/* 2. tunnel packet: a healthy port for this flow from the peer's window,
 	 * 3. and the peer's activity (the agent learns active peers and ports) */
-	ps_count(PS_STAT_TUNNEL);
-	ps_tunnel(skb, ip, udp, t.l4off, t.cfg, precise);
+	ps_tunnel(skb, ip, udp, t.l4off, t.cfg, precise,
+		  ps_inner_is_bum(skb, t.l4off, udp->dest == bpf_htons(t.cfg->geneve_port)));
 	return TC_ACT_OK;
 }
 

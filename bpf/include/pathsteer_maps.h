@@ -1,6 +1,7 @@
 /* pathsteer_maps.h: every BPF map, typed with its key/value struct. A program
  * defines the groups it uses before including this header (PS_MAPS_CORE,
- * PS_MAPS_PATH, PS_MAPS_ALTPATH, PS_MAPS_ALTPATH_CACHE, PS_MAPS_CONN), so an object creates only its
+ * PS_MAPS_PATH, PS_MAPS_REFLECT, PS_MAPS_ALTPATH, PS_MAPS_ALTPATH_CACHE, PS_MAPS_CONN), so an object
+ * creates only its
  * own maps; maps of the same name are shared between objects through pins. */
 #ifndef PATHSTEER_MAPS_H
 #define PATHSTEER_MAPS_H
@@ -11,6 +12,8 @@
 #define PS_PIN_MAX_FLOWS 262144
 #define PS_ACTIVITY_MAX_PEERS 65536
 #define PS_FLOW_CACHE_SLOTS 1024 /* per CPU; a power of two */
+#define PS_REFLECT_MAX_SOURCES 65536
+#define PS_LEARN_MAX_FLOWS 262144
 #define PS_ALTPATH_EXCLUDE_MAX 4096
 #define PS_ALTPATH_CACHE_SLOTS 1024 /* per CPU; a power of two */
 #define PS_CONN_EVENTS_BYTES (1 << 20)
@@ -60,6 +63,33 @@ struct {
 	__type(key, __u32); /* ps_flow_slot_of(peer, flow_hash) */
 	__type(value, struct ps_flow_slot);
 } ps_flow_cache SEC(".maps");
+#endif
+
+/* The agent's in-kernel helpers: the reflector (probe_steer answers telemetry
+ * requests) and the middlebox role's source-port learning (probe_steer records,
+ * vxlan_sport answers). vxlan_sport declares them too, so attach pins them with
+ * the rest and probe_steer adopts the pins. */
+#ifdef PS_MAPS_REFLECT
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ps_reflect_cfg);
+} ps_reflect SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PS_REFLECT_MAX_SOURCES);
+	__type(key, __be32); /* requester's VTEP */
+	__type(value, struct ps_reflect_src);
+} ps_reflect_src SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PS_LEARN_MAX_FLOWS);
+	__type(key, struct ps_learn_key);
+	__type(value, struct ps_learn_val);
+} ps_learn SEC(".maps");
 #endif
 
 #ifdef PS_MAPS_ALTPATH

@@ -57,7 +57,14 @@ enum ps_stat {
 	PS_STAT_CACHE_MISS = 24,         /* tunnel packet that took the full path and filled its slot */
 	PS_STAT_CACHE_FLUSH = 25,        /* a slot's pending packets/bytes added to ps_activity (once per tick and slot) */
 	PS_STAT_CACHE_REPIN = 26,        /* a flush found the flow's pin evicted from ps_pin (LRU) and wrote it back */
-	PS_STAT_MAX = 27,
+	PS_STAT_REFLECT_TX = 27,         /* ingress: telemetry request answered in the kernel (redirected out, any CTL) */
+	PS_STAT_REFLECT_BP = 28,         /* ...of them answered with CTL=BP (the source's token bucket was empty) */
+	PS_STAT_REFLECT_NO_SESSION = 29, /* ingress: telemetry request from a source without a negotiated session: to the agent (RST) */
+	PS_STAT_REFLECT_FALLBACK = 30,   /* ingress: telemetry request left to the agent (IP options, bad length or version, source mismatch, tx_sport 0) */
+	PS_STAT_LEARN = 31,              /* ingress (middlebox role): a tunnel flow's outer source port recorded in ps_learn */
+	PS_STAT_LEARNED_TX = 32,         /* egress (middlebox role): tunnel packet sent on the source port its peer used (ps_learn) */
+	PS_STAT_FLOOD = 33,              /* tunnel packet to a broadcast/multicast inner MAC (flooded to every VTEP): steered, not activity */
+	PS_STAT_MAX = 34,
 };
 
 /* ps_config[0]: run-time configuration written by `pathsteer attach`. */
@@ -71,6 +78,57 @@ struct ps_config {
 			    * or ps_pin from user space; ps_flow_cache slots of another value are stale */
 };
 _Static_assert(sizeof(struct ps_config) == 16, "ps_config size");
+
+/* ps_reflect[0]: the agent's switches for what probe_steer and vxlan_sport
+ * do on its behalf (written by the agent at start and every second). */
+enum ps_reflect_flags {
+	PS_RF_REFLECT = 1 << 0, /* answer telemetry requests of negotiated sources in the kernel */
+	PS_RF_LEARN = 1 << 1,   /* middlebox role: record peers' outer sports per tenant flow, answer on them */
+};
+
+struct ps_reflect_cfg {
+	__u8 backend_id[6]; /* filled into every response (middlebox sensing): the interface MAC or a configured id */
+	__u8 flags;         /* enum ps_reflect_flags */
+	__u8 pad;
+	__u32 rate;         /* tokens added per second to each source's bucket */
+	__u32 burst;        /* bucket size (tokens); the agent scales rate and burst with local CPU */
+};
+_Static_assert(sizeof(struct ps_reflect_cfg) == 16, "ps_reflect_cfg size");
+
+/* ps_reflect_src[source VTEP]: a requester that negotiated with this agent
+ * (the agent adds it on the negotiation request and removes it when it goes
+ * quiet), with its token bucket. lock (struct bpf_spin_lock, 4 bytes) is the
+ * one member that is not a plain integer: two CPUs answering the same source
+ * must not both spend the last token. */
+struct ps_reflect_src {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 tokens_milli; /* tokens x 1000 */
+	__u64 refill_ns;    /* bpf_ktime_get_ns() of the last refill; 0: full bucket at the next request */
+	__u64 answered;     /* responses the kernel sent to this source */
+	__u64 bp;           /* ...of them with CTL=BP */
+};
+_Static_assert(sizeof(struct ps_reflect_src) == 40, "ps_reflect_src size");
+
+/* ps_learn key (middlebox role): a tenant flow of a peer VTEP, direction-free
+ * (the lower address/port first), so a request and its reply find the same entry. */
+struct ps_learn_key {
+	__be32 peer;    /* outer address of the peer VTEP */
+	__be32 addr_lo; /* inner IPv4 addresses, lower first */
+	__be32 addr_hi;
+	__be16 port_lo; /* their ports (TCP/UDP), in the same order */
+	__be16 port_hi;
+	__u8 proto;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct ps_learn_key) == 20, "ps_learn_key size");
+
+struct ps_learn_val {
+	__u64 seen_ns; /* coarse CLOCK_MONOTONIC of the last packet that set or confirmed sport */
+	__be16 sport;  /* the outer source port the peer used for this flow */
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct ps_learn_val) == 16, "ps_learn_val size");
 
 /* ps_path[peer]: the candidate source-port window of one peer VTEP. */
 struct ps_path_entry {
@@ -236,7 +294,17 @@ _Static_assert(sizeof(struct ps_conn_event) == 96, "ps_conn_event size");
 
 /* Wire header types (DESIGN §3) the data plane tells apart. */
 #define PS_TYPE_NEGOTIATION_RESPONSE 0x18
+#define PS_TYPE_TELEMETRY_REQUEST 0x7e
 #define PS_TYPE_TELEMETRY_RESPONSE 0x7f
+/* The protocol version the in-kernel reflector speaks (PS_VERSION in src/protocol). */
+#define PS_PROTO_VERSION 1
+/* Header flag: answer on the port in reserved[] (src/protocol Flag.REPLY_PORT). */
+#define PS_HDR_F_REPLY_PORT 0x01
+/* Mode bits a telemetry response keeps (full / partial probe). */
+#define PS_MODE_PROBE_MASK 0x03
+/* CTL values. */
+#define PS_CTL_DEFAULT 0
+#define PS_CTL_BP 2
 
 struct ps_probe_hdr {
 	__u8 magic[3];

@@ -4,6 +4,7 @@
  * compiler laid out. Never loaded. */
 #define PS_MAPS_CORE
 #define PS_MAPS_PATH
+#define PS_MAPS_REFLECT
 #define PS_MAPS_ALTPATH
 #define PS_MAPS_ALTPATH_CACHE
 #define PS_MAPS_CONN
@@ -20,6 +21,10 @@ PS_BTF_ANCHOR(struct ps_pin_key, ps_anchor_pin_key);
 PS_BTF_ANCHOR(struct ps_pin_val, ps_anchor_pin_val);
 PS_BTF_ANCHOR(struct ps_activity, ps_anchor_activity);
 PS_BTF_ANCHOR(struct ps_flow_slot, ps_anchor_flow_slot);
+PS_BTF_ANCHOR(struct ps_reflect_cfg, ps_anchor_reflect_cfg);
+PS_BTF_ANCHOR(struct ps_reflect_src, ps_anchor_reflect_src);
+PS_BTF_ANCHOR(struct ps_learn_key, ps_anchor_learn_key);
+PS_BTF_ANCHOR(struct ps_learn_val, ps_anchor_learn_val);
 PS_BTF_ANCHOR(struct ps_altpath_rule, ps_anchor_altpath_rule);
 PS_BTF_ANCHOR(struct ps_altpath, ps_anchor_altpath);
 PS_BTF_ANCHOR(struct ps_altpath_slot, ps_anchor_altpath_slot);
@@ -30,3 +35,4 @@ PS_BTF_ANCHOR(struct ps_probe_hdr, ps_anchor_probe_hdr);
 PS_BTF_ANCHOR(enum ps_stat, ps_anchor_stat);
 PS_BTF_ANCHOR(enum ps_path_flags, ps_anchor_path_flags);
 PS_BTF_ANCHOR(enum ps_altpath_stat, ps_anchor_altpath_stat);
+PS_BTF_ANCHOR(enum ps_reflect_flags, ps_anchor_reflect_flags);

@@ -10,6 +10,7 @@
  * runs on real sockets and maps, and in unit tests on fakes.
  */
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { Logger } from '../common/logger.js';
 import { parseIpv4Prefix } from '../common/net.js';
 import type { Activity } from '../maps/activity.js';
@@ -23,6 +24,7 @@ import type { AgentConfig } from './options.js';
 import type { PortChange } from './peer-paths.js';
 import { Prober } from './prober.js';
 import { CpuBackoff } from './rate-control.js';
+import type { ReflectorStore } from './reflector.js';
 import { Responder } from './responder.js';
 import type { SocketState } from './socket-drops.js';
 import type { Datagram, Transport } from './transport.js';
@@ -44,6 +46,10 @@ export interface AgentDeps {
   nowNs?: () => bigint;
   /** The agent socket's drops and unread bytes (/proc/net/udp); overload control is off without it. */
   socketState?: () => SocketState | undefined;
+  /** The in-kernel reflector's maps (absent: no reflector, no middlebox learning). */
+  reflector?: ReflectorStore;
+  /** Clear ps_activity's ports_in_use of these peers (partial mode's in-use window). */
+  clearPortsInUse?: (peers: string[]) => void;
 }
 
 export interface PortEvent {
@@ -100,7 +106,10 @@ export class Agent {
   readonly processId: number;
   private readonly dirty = new Set<string>();
   private readonly toRemove = new Set<string>();
-  private readonly backoff = new CpuBackoff();
+  private readonly backoff: CpuBackoff;
+  /** Partial mode: each active peer's ports_in_use before the last clear, and when that was. */
+  private readonly inUsePrev = new Map<string, bigint>();
+  private inUseClearedAt = 0;
   private readonly history: PortEvent[] = [];
   private readonly failovers: FailoverEvent[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -124,9 +133,10 @@ export class Agent {
     this.processId = (Math.random() * 0xffff_ffff) >>> 0 || 1;
     this.now = deps.now ?? (() => performance.now());
     this.nowNs = deps.nowNs ?? (() => process.hrtime.bigint());
+    this.backoff = new CpuBackoff({ minRatePps: cfg.cpuBackoffMinPps });
     if (deps.cpu) this.cpu = deps.cpu;
     else {
-      const s = new CpuSampler();
+      const s = new CpuSampler(() => readFileSync(cfg.cpuStat, 'utf8'));
       this.cpu = () => s.sample();
     }
     this.fastTable = new FastTable(deps.store);
@@ -150,9 +160,13 @@ export class Agent {
         rttThresholdMs: cfg.rttThresholdMs,
         mode: cfg.probeMode,
         interRegionHops: cfg.interRegionHops,
+        middleboxSensing: cfg.middleboxSensing,
+        fullHoldMs: cfg.fullHoldMs,
         paths: {
           basePort: cfg.basePort,
           windowPorts: cfg.ports,
+          latencyPreference: cfg.latencyPreference,
+          rttRiseMs: cfg.rttRiseMs,
           health: { historySize: 5, failThreshold: 3, recoverAfter: cfg.recoverAfter },
         },
       },
@@ -164,7 +178,14 @@ export class Agent {
       (peer) => this.fastTable.get(peer),
       this.metrics,
       log.child({ module: 'agent/responder' }),
-      { tunnelPort: cfg.tunnelPort, allow: cfg.allow.map((c) => parseIpv4Prefix(c)), sessionTtlMs: 300_000 },
+      {
+        tunnelPort: cfg.tunnelPort,
+        allow: cfg.allow.map((c) => parseIpv4Prefix(c)),
+        sessionTtlMs: 300_000,
+        bucket: { ratePerSec: cfg.responderRate, maxTokens: cfg.responderBurst },
+        role: cfg.role,
+        ...(cfg.reflector && deps.reflector ? { kernel: deps.reflector } : {}),
+      },
     );
     this.metrics.registry.gauge('pathsteer_peers', 'Peers with a probing task', () => [[undefined, this.prober.sessions.size]]);
     this.metrics.registry.gauge('pathsteer_ports_bad', 'Candidate ports currently unhealthy', () => {
@@ -184,20 +205,50 @@ export class Agent {
     deps.transport.onMessage((d) => this.onDatagram(d));
   }
 
-  /** Adopt the data plane's table (fail-static state), start static peers and the loops. */
+  /**
+   * Adopt the data plane's table (fail-static state) and the reflector's
+   * sessions, start static peers and the loops. A middlebox probes nobody: it
+   * only answers, and the kernel sends its tenant replies on the ports peers used.
+   */
   start(): void {
     const now = this.now();
-    const adopted = this.fastTable.adopt();
-    for (const [peer, e] of adopted) {
-      this.prober.addPeer(peer, now, this.cfg.peers.includes(peer), e);
+    this.configureReflector(this.cpu());
+    if (this.deps.reflector && !this.cfg.reflector) {
+      for (const s of this.deps.reflector.sessions()) this.deps.reflector.removeSession(s.peer);
     }
-    if (adopted.size > 0) this.log.info({ peers: [...adopted.keys()] }, 'adopted path entries left in the data plane');
-    for (const p of this.cfg.peers) this.prober.addPeer(p, now, true);
+    const kernelSessions = this.responder.adoptKernelSessions(now);
+    if (kernelSessions > 0) this.log.info({ sessions: kernelSessions }, 'adopted in-kernel reflector sessions');
+    if (this.cfg.role === 'host') {
+      const adopted = this.fastTable.adopt();
+      for (const [peer, e] of adopted) {
+        this.prober.addPeer(peer, now, this.cfg.peers.includes(peer), e);
+      }
+      if (adopted.size > 0) this.log.info({ peers: [...adopted.keys()] }, 'adopted path entries left in the data plane');
+      for (const p of this.cfg.peers) this.prober.addPeer(p, now, true);
+      this.timers.push(setInterval(() => this.pollActivity(), 250));
+    }
     const tickMs = Math.max(1, Math.min(5, this.cfg.probeIntervalMs / 20));
     this.timers.push(setInterval(() => this.tick(), tickMs));
-    this.timers.push(setInterval(() => this.pollActivity(), 250));
     this.timers.push(setInterval(() => this.housekeeping(), 1000));
-    this.pollActivity();
+    if (this.cfg.role === 'host') this.pollActivity();
+  }
+
+  /** Tell the kernel side what to do: reflect (and with which limits), learn (middlebox), which backend id. */
+  private configureReflector(cpu: number): void {
+    this.responder.setCpu(cpu);
+    if (!this.deps.reflector) return;
+    const l = this.responder.limits();
+    try {
+      this.deps.reflector.configure({
+        reflect: this.cfg.reflector,
+        learn: this.cfg.role === 'middlebox',
+        backendId: this.deps.backendId,
+        ratePerSec: l.ratePerSec,
+        burst: l.burst,
+      });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'cannot configure the in-kernel reflector');
+    }
   }
 
   async stop(): Promise<void> {
@@ -279,7 +330,9 @@ export class Agent {
       }
       // The first entry waits until every port of the window was probed once:
       // flows pinned while only a few ports are proven would all crowd onto them.
-      if (!this.fastTable.get(peer) && s.paths.ports.some((p) => p.state === 'unknown')) continue;
+      // (Partial-probe peers are exempt: they probe only the ports traffic uses.)
+      if (!this.fastTable.get(peer) && !s.paths.opts.optimistic && s.paths.ports.some((p) => p.state === 'unknown')) continue;
+      if (s.state !== 'probing' && !this.fastTable.get(peer)) continue;
       desired.set(peer, s.paths.entry(now));
       this.dirty.delete(peer);
     }
@@ -345,24 +398,37 @@ export class Agent {
     const now = this.now();
     const nowNs = this.nowNs();
     const idleNs = BigInt(this.cfg.idleTimeoutMs) * 1_000_000n;
-    const active = new Set<string>();
+    const active = new Map<string, bigint>();
     for (const [peer, a] of rows) {
       if (a.lastSeenNs === 0n || nowNs - a.lastSeenNs > idleNs) continue;
-      active.add(peer);
+      active.set(peer, a.portsInUse);
       const s = this.prober.sessions.get(peer) ?? this.prober.addPeer(peer, now, false);
       s.lastActiveAt = now;
-      this.prober.setInUse(peer, a.portsInUse);
+      // in use: used since the last clear, or in the window before it
+      this.prober.setInUse(peer, a.portsInUse | (this.inUsePrev.get(peer) ?? 0n), now);
     }
     for (const [peer, s] of this.prober.sessions) {
       if (s.isStatic || active.has(peer) || now - s.lastActiveAt <= this.cfg.idleTimeoutMs) continue;
       this.prober.removePeer(peer);
+      this.inUsePrev.delete(peer);
       this.toRemove.add(peer);
+    }
+    // partial mode: ps_activity ORs ports in forever; start a new window now and then,
+    // so a port a flow left stops counting as in use after at most two windows
+    if (this.cfg.probeMode === 'partial' && this.deps.clearPortsInUse && now - this.inUseClearedAt >= this.cfg.inUseWindowMs) {
+      this.inUseClearedAt = now;
+      for (const [peer, bits] of active) this.inUsePrev.set(peer, bits);
+      try {
+        if (active.size > 0) this.deps.clearPortsInUse([...active.keys()]);
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'cannot clear ports_in_use');
+      }
     }
   }
 
-  /** Interval multiplier for a peer: CPU backoff times overload backoff. */
+  /** Interval multiplier for a peer: CPU backoff times overload backoff; inter-AZ peers keep priority (half the exponent of each). */
   private multiplierFor(interRegion: boolean): number {
-    return this.backoff.multiplier(interRegion) * 2 ** this.overloadLevel;
+    return this.backoff.multiplier(interRegion) * 2 ** (interRegion ? Math.floor(this.overloadLevel / 2) : this.overloadLevel);
   }
 
   /**
@@ -396,6 +462,7 @@ export class Agent {
     }
     if (changed) {
       this.overloadChangedAt = now;
+      this.prober.overloaded = this.overloadLevel > 0;
       this.metrics.overload.set(this.overloadLevel);
       for (const s of this.prober.sessions.values()) this.prober.scheduler.setMultiplier(s.peer, this.multiplierFor(s.interRegion));
     }
@@ -413,8 +480,12 @@ export class Agent {
       // preferred sets move with time (stability ranking, RTT rises): refresh
       if (s.state === 'probing') this.dirty.add(s.peer);
     }
-    this.responder.setCpu(cpu);
-    this.responder.prune(now);
+    this.configureReflector(cpu); // also sizes the responder's buckets from cpu
+    try {
+      this.responder.prune(now, this.nowNs());
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'cannot read the in-kernel reflector sessions');
+    }
     if (this.deps.dataplaneStats) {
       try {
         this.lastStats = this.deps.dataplaneStats();
@@ -441,9 +512,17 @@ export class Agent {
       started_at: this.startedAt.toISOString(),
       probe_interval_ms: this.cfg.probeIntervalMs,
       rtt_threshold_ms: this.cfg.rttThresholdMs,
+      role: this.cfg.role,
+      probe_mode: this.cfg.probeMode,
       probe_rate_pps: Math.round(this.prober.probeRatePps),
       backoff_level: this.backoff.level,
       overload_level: this.overloadLevel,
+      reflector: {
+        enabled: this.cfg.reflector && this.deps.reflector !== undefined,
+        learn: this.cfg.role === 'middlebox' && this.deps.reflector !== undefined,
+        sessions: this.responder.sessionCount,
+        ...this.responder.limits(),
+      },
       counters: {
         probes_sent: m.probesSent.get(),
         reprobes_sent: m.reprobesSent.get(),
@@ -476,6 +555,11 @@ export class Agent {
           min_rtt_ms: s.minRttMs ?? null,
           groups: s.paths.groups().length,
           age_ms: Math.round(now - (s.negotiatedAt ?? now)),
+          mode: this.prober.scheduler.modeOf(s.peer, now) ?? null,
+          window: this.prober.scheduler.window(s.peer)?.w ?? null,
+          probes_sent: s.probesSent,
+          bp_responses: s.bpResponses,
+          port_rtt_ms: s.paths.ports.map((p) => (p.srttMs === undefined ? null : Math.round(p.srttMs * 100) / 100)),
         };
       }),
       last_changes: this.history.slice(-50),
@@ -498,9 +582,13 @@ export interface AgentStatus {
   started_at: string;
   probe_interval_ms: number;
   rtt_threshold_ms: number;
+  role: 'host' | 'middlebox';
+  probe_mode: 'full' | 'partial';
   probe_rate_pps: number;
   backoff_level: number;
   overload_level: number;
+  /** The in-kernel reflector: on, learning (middlebox), negotiated sources, current per-source limits. */
+  reflector: { enabled: boolean; learn: boolean; sessions: number; ratePerSec: number; burst: number };
   counters: Record<string, number>;
   /** Packets the agent dropped, by reason. */
   ignored: Record<string, number>;
@@ -519,6 +607,14 @@ export interface AgentStatus {
     min_rtt_ms: number | null;
     groups: number;
     age_ms: number;
+    /** full, partial, or full-after-anomaly (partial mode); null before negotiation. */
+    mode: string | null;
+    /** Alg. 1 send window W (probes per round; <= 0: one probe every 2^(1-W) rounds). */
+    window: number | null;
+    probes_sent: number;
+    bp_responses: number;
+    /** Smoothed RTT per port index (ms; null: no answer yet). */
+    port_rtt_ms: Array<number | null>;
   }>;
   last_changes: PortEvent[];
   /** The last failovers (entries that lost healthy ports), newest last. */

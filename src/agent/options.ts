@@ -62,8 +62,44 @@ export const AgentConfigSchema = z
     fleetGroup: z.string().min(1).max(64).optional(),
     /** Publish every this many ms. @default 1000 */
     publishIntervalMs: z.number().int().min(100).max(60_000).default(1000),
+
+    // ---- cloud scale (issue 12): reflector, middlebox role, frequency control, latency preference ----
+    /** Answer telemetry requests in the kernel (probe_steer); the agent keeps negotiation and answers what the kernel leaves to it. @default true */
+    reflector: z.boolean().default(true),
+    /** host: probe peers and answer them; middlebox: never probe, answer on the port the peer used and send tenant replies on it (source-port learning). @default host */
+    role: z.enum(['host', 'middlebox']).default('host'),
+    /** This host's VTEP address (default: the interface's first IPv4 address), e.g. a middlebox's anycast vIP. */
+    vtep: ipv4.optional(),
+    /** Backend id in responses (middlebox sensing), a MAC like 02:00:00:00:00:01. @default the interface MAC */
+    backendId: z
+      .string()
+      .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'expected a MAC address, e.g. 02:00:00:00:00:01')
+      .optional(),
+    /** Group a stateful peer's ports by the backend id of its answers, so flows keep to their instance (ZooRoute §6). @default true */
+    middleboxSensing: z.boolean().default(true),
+    /** Inter-region peers: prefer the lowest-RTT 10% of healthy ports (ZooRoute §8). @default true */
+    latencyPreference: z.boolean().default(true),
+    /** A low-RTT port whose RTT keeps rising this long leaves the preferred set (ms). @default 120000 */
+    rttRiseMs: z.number().int().min(100).max(3_600_000).default(120_000),
+    /** Partial-probe mode probes every port for this long after an anomaly (ms). @default 60000 */
+    fullHoldMs: z.number().int().min(0).max(3_600_000).default(60_000),
+    /** Partial-probe mode: a port counts as in use while tunnel traffic used it within this window (ms). @default 10000 */
+    inUseWindowMs: z.number().int().min(1000).max(3_600_000).default(10_000),
+    /** CPU backoff only when probing at least this many probes/s (ZooRoute: 30 kpps). @default 30000 */
+    cpuBackoffMinPps: z.number().int().min(0).default(30_000),
+    /** Where host CPU times are read (/proc/stat format). @default /proc/stat */
+    cpuStat: z.string().min(1).default('/proc/stat'),
+    /** Responder token bucket per source: answers per second before CTL=BP. @default 2000 */
+    responderRate: z.number().int().min(1).max(100_000_000).default(2000),
+    /** Responder token bucket size per source at idle CPU (shrinks to 10% as CPU rises from 50% to 100%). @default 4000 */
+    responderBurst: z.number().int().min(1).max(100_000_000).default(4000),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.role === 'middlebox' && c.peers.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['peers'], message: 'a middlebox never probes: --peer cannot be used with --role middlebox' });
+    }
+  });
 
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 

@@ -7,7 +7,10 @@
  *  - window: `nports` ports from `basePort`; when more than half of the first
  *    window is bad a second window of the same size is added (bits nports..2n-1,
  *    so flows pinned in the first window keep their ports), while 2n <= 64;
- *  - healthy: ports in state good or suspect;
+ *  - healthy: ports in state good or suspect (partial-probe peers: and the
+ *    ports never probed, `optimistic`: only ports carrying traffic are
+ *    probed, so the others are assumed usable until the first anomaly has
+ *    every port probed);
  *  - preferred: only good ports (never suspect ones, so a flow that must move
  *    lands on a port proven since the failure began); intra-region, the longest
  *    failure-free ones (at or above the median failure-free time; rankings reset
@@ -15,6 +18,9 @@
  *    its RTT has been rising for 2 min (ZooRoute §8);
  *  - middlebox sensing: ports grouped by the backend id in responses; more than
  *    one backend id makes the peer stateful and the entry carries group masks.
+ *    A backend keeps its group index for as long as any port answers from it
+ *    (new backends are appended), so the group a flow's hash selects does not
+ *    change under it when another backend appears.
  */
 import { PS_F_PIN, PS_F_PREFER, PS_F_STATEFUL, PS_MAX_GROUPS, PS_MAX_PORTS, type PathEntry } from '../maps/path-entry.js';
 import { DEFAULT_PORT_HEALTH, PortHealth, type HealthVerdict, type PortHealthOptions } from './port-health.js';
@@ -26,8 +32,16 @@ export interface PeerPathsOptions {
   windowPorts: number;
   /** Pin flows to their port until it fails. @default true */
   pin: boolean;
-  /** Peer is in another region/AZ: prefer the lowest-RTT ports. @default false */
+  /** Peer is in another region/AZ: prefer the lowest-RTT ports (with latencyPreference). @default false */
   interRegion: boolean;
+  /** Inter-region peers prefer their lowest-RTT ports (ZooRoute §8); off: the stability ranking as intra-region. @default true */
+  latencyPreference: boolean;
+  /**
+   * Partial-probe mode: ports never probed count as healthy (and preferred,
+   * after the proven ones), so the first entry is written without probing
+   * every port, and flows spread over the window. @default false
+   */
+  optimistic: boolean;
   /** Failure-free rankings restart this often (ms). @default 1_800_000 (30 min) */
   rankResetMs: number;
   /** Inter-region: share of healthy ports kept in the low-RTT set. @default 0.1 */
@@ -44,6 +58,8 @@ export const DEFAULT_PEER_PATHS: PeerPathsOptions = {
   windowPorts: 32,
   pin: true,
   interRegion: false,
+  latencyPreference: true,
+  optimistic: false,
   rankResetMs: 30 * 60_000,
   preferFraction: 0.1,
   rttRiseMs: 120_000,
@@ -70,6 +86,8 @@ export class PeerPaths {
   readonly ports: PortHealth[] = [];
   /** Backend id (hex) seen in the latest response per port. */
   readonly backend: Array<string | undefined> = [];
+  /** Backend ids in the order first seen: group i of the entry is groupIds[i]. */
+  private groupIds: string[] = [];
   private lowRtt = new Map<number, LowRttMember>();
   private lastRankReset: number;
 
@@ -120,7 +138,14 @@ export class PeerPaths {
     const p = this.ports[idx];
     if (!p) throw new RangeError(`port index ${idx} outside the window of ${this.peer} (${this.nports} ports)`);
     const v = p.record(now, outcome.failed, outcome.rttMs, outcome.reprobe ?? false);
-    if (!outcome.failed && outcome.backendId !== undefined) this.backend[idx] = outcome.backendId;
+    if (!outcome.failed && outcome.backendId !== undefined) {
+      this.backend[idx] = outcome.backendId;
+      if (!this.groupIds.includes(outcome.backendId)) {
+        // drop backends no port answers from any more, then append (at most 8 groups)
+        this.groupIds = this.groupIds.filter((g) => this.backend.includes(g));
+        if (this.groupIds.length < PS_MAX_GROUPS) this.groupIds.push(outcome.backendId);
+      }
+    }
     this.trackRttRise(now, idx);
     const changes: PortChange[] = v.changed
       ? [{ idx, port: this.portOf(idx), healthy: p.healthy, reason: v.reason ?? v.state }]
@@ -150,16 +175,23 @@ export class PeerPaths {
   healthyMask(): bigint {
     let m = 0n;
     this.ports.forEach((p, i) => {
-      if (p.healthy) m |= 1n << BigInt(i);
+      if (p.healthy || (this.opts.optimistic && p.state === 'unknown')) m |= 1n << BigInt(i);
     });
     return m;
   }
 
-  /** Distinct backend ids in port order of first appearance (at most 8 groups). */
+  /** Ports never probed (partial mode leaves them so until an anomaly). */
+  unknownMask(): bigint {
+    let m = 0n;
+    this.ports.forEach((p, i) => {
+      if (p.state === 'unknown') m |= 1n << BigInt(i);
+    });
+    return m;
+  }
+
+  /** Distinct backend ids some port answers from, in the order first seen (at most 8 groups). */
   groups(): string[] {
-    const ids: string[] = [];
-    for (const b of this.backend) if (b !== undefined && !ids.includes(b)) ids.push(b);
-    return ids.slice(0, PS_MAX_GROUPS);
+    return this.groupIds.filter((g) => this.backend.includes(g));
   }
 
   get stateful(): boolean {
@@ -167,7 +199,11 @@ export class PeerPaths {
   }
 
   preferredMask(now: number): bigint {
-    return this.opts.interRegion ? this.lowRttMask(now) : this.stableMask(now);
+    if (this.opts.interRegion && this.opts.latencyPreference) return this.lowRttMask(now);
+    // partial mode: proven ports by stability, and the unprobed ones (a flow that must
+    // move avoids only suspect and recently failed ports; the burst of the first failure
+    // has every port probed before the failed one is confirmed)
+    return this.stableMask(now) | (this.opts.optimistic ? this.unknownMask() : 0n);
   }
 
   /**

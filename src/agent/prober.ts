@@ -56,6 +56,10 @@ export interface ProberOptions {
   returnPortFreshMs: number;
   /** On a peer's first failed probe, probe all its other ports at once (at most once per interval). @default true */
   burstOnFailure: boolean;
+  /** Group ports by the backend id of stateful peers' answers (ZooRoute §6). @default true */
+  middleboxSensing: boolean;
+  /** Partial mode: probe every port for this long after an anomaly (ms). @default 60000 */
+  fullHoldMs: number;
   /** Window and health options for every peer. */
   paths: Partial<PeerPathsOptions>;
 }
@@ -71,6 +75,8 @@ export const DEFAULT_PROBER: ProberOptions = {
   finRetryMs: 30_000,
   returnPortFreshMs: 2000,
   burstOnFailure: true,
+  middleboxSensing: true,
+  fullHoldMs: 60_000,
   paths: {},
 };
 
@@ -96,6 +102,9 @@ export interface PeerSession {
   negotiatedAt: number | undefined;
   /** Last time the data plane showed tunnel traffic to the peer (ms; creation time at first). */
   lastActiveAt: number;
+  /** Telemetry requests sent to the peer (probes, re-probes, bursts) and answers with CTL=BP. */
+  probesSent: number;
+  bpResponses: number;
 }
 
 interface Pending {
@@ -140,6 +149,8 @@ export class Prober {
   private distrustUntil = -Infinity;
   /** Our socket holds unread datagrams: an expired probe's answer may be among them. */
   private backlog = false;
+  /** The agent is shedding load (socket drops): anomalies do not switch peers to full probing. */
+  overloaded = false;
   /** Sends in the current second, for the probe-rate gauge. */
   private sentThisSecond = 0;
   private secondStart = 0;
@@ -155,7 +166,7 @@ export class Prober {
     opts: Partial<ProberOptions> = {},
   ) {
     this.opts = { ...DEFAULT_PROBER, ...opts };
-    this.scheduler = new ProbeScheduler({ intervalMs: this.opts.intervalMs, mode: this.opts.mode, fullHoldMs: 60_000 });
+    this.scheduler = new ProbeScheduler({ intervalMs: this.opts.intervalMs, mode: this.opts.mode, fullHoldMs: this.opts.fullHoldMs });
   }
 
   /** Start a probing task towards `peer` (negotiation first). `adopt` is the entry left in the data plane. */
@@ -182,6 +193,8 @@ export class Prober {
       goodReturnAt: 0,
       negotiatedAt: undefined,
       lastActiveAt: now,
+      probesSent: 0,
+      bpResponses: 0,
     };
     this.sessions.set(peer, s);
     this.log.info({ peer, static: isStatic, adopted: !!adopt }, 'probing task started');
@@ -246,7 +259,11 @@ export class Prober {
     const seq = this.nextSeq();
     let flags = 0;
     let aux = 0;
-    if (reprobe && s.goodReturnPort !== undefined && now - s.goodReturnAt <= this.opts.returnPortFreshMs) {
+    // A middlebox (SPORT_LEARNING) sends its tenant replies on the port the flow
+    // arrives on: for it a port is both directions, and a broken return path is
+    // this side's to find (ZooRoute §4.1), so its re-probes use no reply port.
+    const mirrored = s.peerModes !== undefined && (s.peerModes & Mode.SPORT_LEARNING) !== 0;
+    if (reprobe && !mirrored && s.goodReturnPort !== undefined && now - s.goodReturnAt <= this.opts.returnPortFreshMs) {
       flags |= Flag.REPLY_PORT;
       aux = s.goodReturnPort;
     }
@@ -261,6 +278,7 @@ export class Prober {
     });
     this.pending.set(seq, { peer: s.peer, kind: 'telemetry', idx, sentAt: now, deadline: now + this.deadlineMs(s), reprobe });
     this.transport.send(encode(msg), s.peer, this.opts.tunnelPort);
+    s.probesSent++;
     (reprobe ? this.metrics.reprobesSent : this.metrics.probesSent).inc();
     this.countSend(now);
   }
@@ -346,7 +364,10 @@ export class Prober {
       }
       this.scheduler.reprobe(s.peer, idx);
     }
-    if (o.failed && this.opts.mode === 'partial') this.scheduler.anomaly(s.peer, now);
+    // an anomaly switches a partial-mode peer to full probing, unless this agent is
+    // overloaded: probing 32x more then would only deepen the overload that made
+    // its answers late (the failed port itself is still re-probed and bursts are budgeted)
+    if (o.failed && this.opts.mode === 'partial' && !this.overloaded) this.scheduler.anomaly(s.peer, now);
     if (v.windowAdded) {
       this.scheduler.upsert(s.peer, now, s.paths.nports);
       this.log.warn({ peer: s.peer, from: wasNports, to: s.paths.nports }, 'more than half of the window is bad: probing a second window');
@@ -404,6 +425,7 @@ export class Prober {
     }
     if (msg.type !== MsgType.TELEMETRY_RESPONSE) return;
     this.scheduler.window(s.peer)?.onResponse(msg.ctl);
+    if (msg.ctl & Ctl.BP) s.bpResponses++;
     const failed = rttMs > this.deadlineMs(s);
     if (failed && (p.extended || this.backlog || this.stalled(now) || now < this.distrustUntil)) {
       // slow only because this process was behind (the answer sat in the socket): no verdict
@@ -420,7 +442,9 @@ export class Prober {
       failed,
       rttMs,
       reprobe: p.reprobe,
-      ...(msg.backendId && s.peerModes !== undefined && s.peerModes & Mode.MIDDLEBOX_SENSING ? { backendId: msg.backendId.toString(16) } : {}),
+      ...(this.opts.middleboxSensing && msg.backendId && s.peerModes !== undefined && s.peerModes & Mode.MIDDLEBOX_SENSING
+        ? { backendId: msg.backendId.toString(16) }
+        : {}),
     });
   }
 
@@ -435,7 +459,11 @@ export class Prober {
       this.opts.mode === 'partial' && !s.interRegion && msg.mode & Mode.PARTIAL_PROBE ? 'partial' : 'full';
     s.state = 'probing';
     s.negotiatedAt = now;
+    s.paths.opts.optimistic = mode === 'partial';
     this.scheduler.upsert(s.peer, now, s.paths.nports, { mode });
+    // partial mode writes the peer's first entry at once (ports not yet probed count
+    // as healthy): the tenant traffic gets steered and its ports in use are probed
+    if (mode === 'partial') this.events.dirty(s.peer);
     this.metrics.negotiations.inc();
     this.log.info(
       { peer: s.peer, version: s.version, peerModes: s.peerModes, hops: s.hops, interRegion: s.interRegion, mode },
@@ -453,8 +481,8 @@ export class Prober {
   }
 
   /** In-use ports reported by the data plane (partial mode). */
-  setInUse(peer: string, portsInUse: bigint): void {
-    this.scheduler.setInUse(peer, portsInUse);
+  setInUse(peer: string, portsInUse: bigint, now?: number): void {
+    this.scheduler.setInUse(peer, portsInUse, now);
   }
 
   get pendingCount(): number {

@@ -3,14 +3,25 @@
  *
  *  - CpuBackoff (source side): exponential backoff of the probe interval when
  *    more than 7 of the last 10 CPU samples exceed 80% while the probe rate is at
- *    least 30 kpps; back to the default rate once all 10 samples are under 70%.
- *    Inter-AZ peers keep priority: they back off at half the exponent.
- *  - SendWindow (source side, Alg. 1): a per-destination window W grows by one
- *    per round answered with CTL=default; a round with backpressure shrinks it by
- *    the number of BP responses plus lost requests. W > 0 allows W probes per
- *    round; W <= 0 means one probe every 2^(1-W) rounds.
- *  - TokenBucket (destination side): per-source tokens; a response sent without
- *    a token carries CTL=BP. The bucket size follows local CPU load.
+ *    least `minRatePps` (ZooRoute: 30 kpps; configurable, because one Node
+ *    agent sustains about 20k probes/s, so at the paper's floor the backoff
+ *    never engages here and socket-drop control covers overload instead); back
+ *    to the default rate once all 10 samples are under 70%. Inter-AZ peers keep
+ *    priority: they back off at half the exponent.
+ *  - SendWindow (source side, Alg. 1): a per-destination window W (probes per
+ *    round, at most the peer's port count) grows by one per round answered
+ *    with CTL=default; a round with backpressure shrinks it by the number of
+ *    BP responses plus lost requests. W > 0 allows W probes per round; W <= 0
+ *    means one probe every 2^(1-W) rounds (a round is one probe interval:
+ *    every 2^(1-W) s at the default 1 s). W never drops below `min` (-4: one
+ *    probe every 32 rounds), so one round of heavy backpressure cannot silence
+ *    a peer for hours.
+ *  - ResponderBuckets (destination side): per-source tokens; a response sent
+ *    without a token carries CTL=BP. The bucket's size (its maximum limit,
+ *    ZooRoute §4.2) shrinks as local CPU rises above 50%, to 10% at 100%; the
+ *    refill rate is configured (responderRate), so a source that probes
+ *    faster than that gets BP whatever the CPU, and a busy responder tolerates
+ *    shorter bursts. The in-kernel reflector gets the same limits (limits()).
  */
 
 export interface CpuBackoffOptions {
@@ -69,8 +80,10 @@ export class CpuBackoff {
 }
 
 export interface SendWindowOptions {
-  /** Initial and largest window (probes per round). */
+  /** Initial and largest window (probes per round): the peer's port count. */
   max: number;
+  /** Smallest window. @default -4 */
+  min?: number;
 }
 
 export class SendWindow {
@@ -79,23 +92,41 @@ export class SendWindow {
   private lost = 0;
   private answered = 0;
   private roundsSkipped = 0;
+  /** Responses with CTL=BP and lost requests over the window's life (status). */
+  bpTotal = 0;
+  lostTotal = 0;
 
   constructor(private readonly opts: SendWindowOptions) {
     this.w = opts.max;
   }
 
+  /** The largest window (the peer's port count, which grows with a second window). */
+  setMax(max: number): void {
+    if (max > this.opts.max && this.w === this.opts.max) this.w = max;
+    this.opts.max = max;
+    if (this.w > max) this.w = max;
+  }
+
+  /** The window is below its maximum: the peer pushed back. */
+  get reduced(): boolean {
+    return this.w < this.opts.max;
+  }
+
   onResponse(ctl: number): void {
-    if (ctl & CTL_BP) this.bp++;
-    else this.answered++;
+    if (ctl & CTL_BP) {
+      this.bp++;
+      this.bpTotal++;
+    } else this.answered++;
   }
 
   onLoss(): void {
     this.lost++;
+    this.lostTotal++;
   }
 
   /** Close a round (Alg. 1) and return how many probes the next round may send. */
   endRound(): number {
-    if (this.bp > 0) this.w = this.w - this.bp - this.lost;
+    if (this.bp > 0) this.w = Math.max(this.opts.min ?? -4, this.w - this.bp - this.lost);
     else if (this.answered > 0) this.w = Math.min(this.w + 1, this.opts.max);
     this.bp = 0;
     this.lost = 0;
@@ -125,21 +156,31 @@ export interface TokenBucketOptions {
   maxTokens: number;
 }
 
-/** Per-source token buckets for the responder; size shrinks as local CPU rises. */
+/** CPU load factor of a responder's buckets: 1 at <= 50% CPU, down to 0.1 at 100%. */
+export function cpuFactor(cpuPct: number): number {
+  return cpuPct <= 50 ? 1 : Math.max(0.1, 1 - ((cpuPct - 50) / 50) * 0.9);
+}
+
+/** Per-source token buckets for the responder; their size shrinks as local CPU rises. */
 export class ResponderBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private sizeFactor = 1;
+  private factor = 1;
 
   constructor(private readonly opts: TokenBucketOptions = { ratePerSec: 2000, maxTokens: 4000 }) {}
 
   /** Scale bucket size with CPU: full at <= 50%, down to 10% at 100%. */
   setCpu(cpuPct: number): void {
-    this.sizeFactor = cpuPct <= 50 ? 1 : Math.max(0.1, 1 - (cpuPct - 50) / 50 * 0.9);
+    this.factor = cpuFactor(cpuPct);
+  }
+
+  /** The current per-source limits (what the in-kernel reflector is given too). */
+  limits(): { ratePerSec: number; burst: number } {
+    return { ratePerSec: this.opts.ratePerSec, burst: Math.max(1, Math.round(this.opts.maxTokens * this.factor)) };
   }
 
   /** Take a token for a response to `source` at time `nowMs`; returns the CTL to send. */
   take(source: string, nowMs: number): number {
-    const size = this.opts.maxTokens * this.sizeFactor;
+    const size = this.opts.maxTokens * this.factor;
     let b = this.buckets.get(source);
     if (!b) {
       b = { tokens: size, at: nowMs };

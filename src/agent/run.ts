@@ -22,12 +22,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { ensureBpffs, ifIndex } from '../loader/index.js';
+import { clearPortsInUse } from '../maps/activity.js';
 import { attach, detach, PIN_ROOT, SportMaps, type AttachResult } from '../maps/dataplane.js';
 import type { PathEntry } from '../maps/path-entry.js';
 import { macToBackendId } from '../protocol/index.js';
 import { Agent } from './agent.js';
 import type { PathStore } from './fast-table.js';
 import type { AgentConfig } from './options.js';
+import { MapReflector } from './reflector.js';
 import { readUdpSocket } from './socket-drops.js';
 import { StatusServer } from './status-server.js';
 import { UdpTransport } from './transport.js';
@@ -156,9 +158,11 @@ export async function runAgent(cfg: AgentConfig, signal: AbortSignal, hooks: Run
         store: new MapPathStore(m),
         activity: () => m.activityByPeer(),
         dataplaneStats: () => m.stats(),
-        localVtep: ip,
-        backendId: macToBackendId(mac),
+        localVtep: cfg.vtep ?? ip,
+        backendId: macToBackendId(cfg.backendId ?? mac),
         socketState: () => readUdpSocket(cfg.agentPort),
+        reflector: new MapReflector(m.reflect),
+        clearPortsInUse: (peers) => clearPortsInUse(m.activity, peers),
       },
       log,
     );
@@ -167,7 +171,9 @@ export async function runAgent(cfg: AgentConfig, signal: AbortSignal, hooks: Run
     log.info(
       {
         iface: cfg.iface,
-        vtep: ip,
+        vtep: cfg.vtep ?? ip,
+        role: cfg.role,
+        reflector: cfg.reflector,
         egress: rec.egress.program,
         ingress: rec.ingress?.program ?? null,
         pinDir: rec.pinDir,
@@ -177,7 +183,7 @@ export async function runAgent(cfg: AgentConfig, signal: AbortSignal, hooks: Run
         agentPort: cfg.agentPort,
         intervalMs: cfg.probeIntervalMs,
       },
-      `agent started on ${cfg.iface} (VTEP ${ip}): ${rec.egress.program} on egress, ${rec.ingress?.program ?? 'no program'} on ingress, maps in ${rec.pinDir}${bpffs === 'mounted' ? ' (bpffs mounted here)' : ''}, peers ${cfg.peers.length > 0 ? cfg.peers.join(' ') : 'from tunnel traffic'}`,
+      `agent started on ${cfg.iface} (VTEP ${cfg.vtep ?? ip}${cfg.role !== 'host' ? `, ${cfg.role}` : ''}): ${rec.egress.program} on egress, ${rec.ingress?.program ?? 'no program'} on ingress, maps in ${rec.pinDir}${bpffs === 'mounted' ? ' (bpffs mounted here)' : ''}, peers ${cfg.peers.length > 0 ? cfg.peers.join(' ') : 'from tunnel traffic'}`,
     );
     hooks.onReady?.(agent);
     await checkpoint('running');

@@ -11,13 +11,16 @@
  *  - re-probes (hysteresis) go out at once, outside the budget;
  *  - a burst (on the first failure towards a peer) probes every other port of
  *    the peer at once, at most once per interval, so all ports a failure broke
- *    are known by the time the first one is confirmed.
+ *    are known by the time the first one is confirmed; never while the peer
+ *    pushes back (its window is below its port count).
  *
  * Pure: the caller passes the time and sends what `due()` returns.
  */
 import { SendWindow } from './rate-control.js';
 
 export type ProbeMode = 'full' | 'partial';
+/** What a task does now: full, partial, or full for a while after an anomaly in partial mode. */
+export type RoundMode = 'full' | 'partial' | 'full-after-anomaly';
 
 export interface ProbeTaskOptions {
   /** Probe interval per port (ms). @default 1000 */
@@ -73,6 +76,7 @@ export class ProbeScheduler {
     if (t) {
       const grew = nports > t.nports;
       t.nports = nports;
+      t.window.setMax(nports);
       Object.assign(t.opts, opts);
       // a second window opened: probe it now rather than a round later
       if (grew) this.planRound(t, now);
@@ -84,7 +88,7 @@ export class ProbeScheduler {
       nports,
       inUse: 0n,
       fullUntil: 0,
-      window: new SendWindow({ max: 64 }),
+      window: new SendWindow({ max: nports }),
       // first round starts now so a new peer is probed at once
       roundStart: now,
       plan: [],
@@ -100,9 +104,13 @@ export class ProbeScheduler {
   }
 
   /** Ports carrying traffic towards the peer (partial mode). */
-  setInUse(peer: string, inUse: bigint): void {
+  setInUse(peer: string, inUse: bigint, now?: number): void {
     const t = this.tasks.get(peer);
-    if (t) t.inUse = inUse;
+    if (!t) return;
+    const first = t.inUse === 0n && inUse !== 0n;
+    t.inUse = inUse;
+    // traffic got steered onto the window: probe its ports now, not a round later
+    if (first && now !== undefined && t.opts.mode === 'partial' && t.plan.length === 0) this.planRound(t, now);
   }
 
   /** An anomaly towards the peer: partial mode probes every port for a while. */
@@ -130,9 +138,10 @@ export class ProbeScheduler {
    * queued after this call). At most once per interval per peer, and within a
    * global budget of one base rate; says what it did.
    */
-  burst(peer: string, now: number, except: number): 'fired' | 'recent' | 'budget' {
+  burst(peer: string, now: number, except: number): 'fired' | 'recent' | 'budget' | 'backpressure' {
     const t = this.tasks.get(peer);
     if (!t || now - t.lastBurst < t.opts.intervalMs * t.multiplier) return 'recent';
+    if (t.window.reduced) return 'backpressure';
     // refill: the base probe rate of all tasks (probes/ms), up to one second of it
     let rate = 0;
     for (const x of this.tasks.values()) rate += x.nports / (x.opts.intervalMs * x.multiplier);
@@ -146,9 +155,22 @@ export class ProbeScheduler {
     return 'fired';
   }
 
-  /** Ports the task probes this round, before the send window cuts them. */
+  /** What the task of `peer` does at `now` (undefined: no task). */
+  modeOf(peer: string, now: number): RoundMode | undefined {
+    const t = this.tasks.get(peer);
+    if (!t) return undefined;
+    if (t.opts.mode === 'full') return 'full';
+    return now < t.fullUntil ? 'full-after-anomaly' : 'partial';
+  }
+
+  /**
+   * Ports the task probes this round, before the send window cuts them.
+   * Partial mode without ports in use (its traffic is not steered onto the
+   * window yet): none; the ports come with the first entry.
+   */
   portsFor(t: Task, now: number): number[] {
-    const full = t.opts.mode === 'full' || now < t.fullUntil || t.inUse === 0n;
+    const full = t.opts.mode === 'full' || now < t.fullUntil;
+    if (!full && t.inUse === 0n) return [];
     const out: number[] = [];
     for (let k = 0; k < t.nports; k++) {
       const i = (k + t.rotate) % t.nports;

@@ -3,6 +3,8 @@
  * value of ps_activity[peer], and how per-CPU copies combine into one view.
  */
 import { checkSource, target, type Codec, type FieldLayout } from './codec.js';
+import { BpfError } from '../loader/index.js';
+import type { TypedMap } from './typed-map.js';
 
 export interface Activity {
   /** CLOCK_MONOTONIC_COARSE ns of the last tunnel packet: process.hrtime.bigint() scale, up to one tick behind. */
@@ -54,3 +56,30 @@ export function combineActivity(perCpu: readonly Activity[]): Activity {
   }
   return out;
 }
+
+/**
+ * Start a new in-use window for `peers`: ports_in_use := 0 on every CPU, the
+ * counters and times kept. Racy by design (vxlan_sport may add a bit or a
+ * packet between the read and the write; a flow that keeps sending sets its
+ * bit again within one tick through its flow-cache flush): ports_in_use only
+ * steers partial-mode probing, which tolerates one bit missing for a window.
+ */
+export function clearPortsInUse(map: TypedMap<string, Activity>, peers: readonly string[]): void {
+  for (const peer of peers) {
+    const perCpu = map.getPerCpu(peer);
+    if (!perCpu || perCpu.every((a) => a.portsInUse === 0n)) continue;
+    try {
+      map.setPerCpu(
+        peer,
+        perCpu.map((a) => ({ ...a, portsInUse: 0n })),
+        BPF_EXIST,
+      );
+    } catch (e) {
+      if (!(e instanceof BpfError) || e.errno !== ENOENT) throw e; // evicted meanwhile: nothing to clear
+    }
+  }
+}
+
+/** Update only an existing element (include/uapi/linux/bpf.h). */
+const BPF_EXIST = 2;
+const ENOENT = 2;

@@ -59,6 +59,7 @@ import { PinKeyCodec, PinValCodec, type PinKey, type PinVal } from './pin.js';
 import { DEFAULT_AGENT_PORT } from './probe.js';
 import { FlowSlotCodec, pendingActivity, type FlowSlot } from './flow-cache.js';
 import { PathGen } from './path-gen.js';
+import { reflectTables, type ReflectTables } from './reflect.js';
 import { PeerCodec, U32Codec } from './scalar.js';
 import { readStats, type StatCounts } from './stats.js';
 import { TypedMap } from './typed-map.js';
@@ -535,6 +536,8 @@ export class SportMaps {
   readonly pin: TypedMap<PinKey, PinVal>;
   readonly activity: TypedMap<string, Activity>;
   readonly flowCache: TypedMap<number, FlowSlot>;
+  /** The reflector's and the middlebox role's maps (ps_reflect, ps_reflect_src, ps_learn). */
+  readonly reflect: ReflectTables;
   readonly statsMap: BpfMap;
   private readonly owned: BpfMap[];
   private readonly configMap: BpfMap;
@@ -549,6 +552,7 @@ export class SportMaps {
     this.pin = t.pin;
     this.activity = t.activity;
     this.flowCache = t.flowCache;
+    this.reflect = reflectTables((name) => maps.get(name)!);
     this.statsMap = maps.get(MapName.stats)!;
   }
 

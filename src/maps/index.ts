@@ -26,6 +26,21 @@ export { bpfDir, objectPath, type ObjectKey } from './objects.js';
 export { flagNames, PathEntryCodec, pathEntry, PS_F_PIN, PS_F_PREFER, PS_F_STATEFUL, PS_MAX_GROUPS, PS_MAX_PORTS, type PathEntry } from './path-entry.js';
 export { PinKeyCodec, PinValCodec, type PinKey, type PinVal } from './pin.js';
 export { DEFAULT_AGENT_PORT, probeArrivalTtl, PROBE_TTL_FLAG_OFFSET, PROBE_TTL_OFFSET, PS_PROBE_TTL_VALID } from './probe.js';
+export {
+  LearnKeyCodec,
+  LearnValCodec,
+  PS_REFLECT_MAX_RATE,
+  PS_RF_LEARN,
+  PS_RF_REFLECT,
+  ReflectCfgCodec,
+  reflectTables,
+  ReflectSrcCodec,
+  type LearnKey,
+  type LearnVal,
+  type ReflectCfg,
+  type ReflectSrc,
+  type ReflectTables,
+} from './reflect.js';
 export { ipv4Bytes, ipv4String, PeerCodec, U32Codec, U64Codec, U8Codec } from './scalar.js';
 export { diffStats, readCounters, readStats, resetCounters, resetStats, statsMap, type StatCounts } from './stats.js';
 export { TypedMap, type TypedMapOptions } from './typed-map.js';
@@ -40,6 +55,7 @@ import { FlowSlotCodec } from './flow-cache.js';
 import { PathEntryCodec } from './path-entry.js';
 import { MapName } from './names.generated.js';
 import { PinKeyCodec, PinValCodec } from './pin.js';
+import { LearnKeyCodec, LearnValCodec, ReflectCfgCodec, ReflectSrcCodec } from './reflect.js';
 import { PeerCodec, U32Codec, U64Codec, U8Codec } from './scalar.js';
 
 /** Every struct codec by TypeScript name, for the BTF layout test (each must match its C struct). */
@@ -50,6 +66,10 @@ export const STRUCT_CODECS: Readonly<Record<string, Codec<never>>> = {
   PinVal: PinValCodec,
   Activity: ActivityCodec,
   FlowSlot: FlowSlotCodec,
+  ReflectCfg: ReflectCfgCodec,
+  ReflectSrc: ReflectSrcCodec,
+  LearnKey: LearnKeyCodec,
+  LearnVal: LearnValCodec,
   AltpathRule: AltpathRuleCodec,
   Altpath: AltpathCodec,
   AltpathSlot: AltpathSlotCodec,
@@ -66,6 +86,9 @@ export const MAP_CODECS: Readonly<Record<string, { key?: Codec<never>; value: Co
   [MapName.pin]: { key: PinKeyCodec, value: PinValCodec },
   [MapName.activity]: { key: PeerCodec, value: ActivityCodec },
   [MapName.flowCache]: { key: U32Codec, value: FlowSlotCodec },
+  [MapName.reflect]: { key: U32Codec, value: ReflectCfgCodec },
+  [MapName.reflectSrc]: { key: PeerCodec, value: ReflectSrcCodec },
+  [MapName.learn]: { key: LearnKeyCodec, value: LearnValCodec },
   [MapName.altpath]: { key: U32Codec, value: AltpathCodec },
   [MapName.altpathExclude]: { key: LpmKeyCodec, value: U8Codec },
   [MapName.altpathStats]: { key: U32Codec, value: U64Codec },

@@ -9,6 +9,9 @@ export const MapName = {
   pin: 'ps_pin',
   activity: 'ps_activity',
   flowCache: 'ps_flow_cache',
+  reflect: 'ps_reflect',
+  reflectSrc: 'ps_reflect_src',
+  learn: 'ps_learn',
   altpath: 'ps_altpath',
   altpathExclude: 'ps_altpath_exclude',
   altpathStats: 'ps_altpath_stats',
@@ -55,19 +58,19 @@ export const BpfObjects = {
     file: 'probe_steer.bpf.o',
     testing: false,
     programs: ['probe_steer', 'probe_steer_compat'],
-    maps: ['ps_config', 'ps_stats'],
+    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache', 'ps_reflect', 'ps_reflect_src', 'ps_learn'],
   },
   vxlanSport: {
     file: 'vxlan_sport.bpf.o',
     testing: false,
     programs: ['vxlan_sport', 'vxlan_sport_compat'],
-    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache'],
+    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache', 'ps_reflect', 'ps_reflect_src', 'ps_learn'],
   },
   alignchecker: {
     file: 'testing/alignchecker.bpf.o',
     testing: true,
     programs: [],
-    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache', 'ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats', 'ps_altpath_cache', 'ps_conn_config', 'ps_conn_start', 'ps_conn_events'],
+    maps: ['ps_config', 'ps_stats', 'ps_path', 'ps_pin', 'ps_activity', 'ps_flow_cache', 'ps_reflect', 'ps_reflect_src', 'ps_learn', 'ps_altpath', 'ps_altpath_exclude', 'ps_altpath_stats', 'ps_altpath_cache', 'ps_conn_config', 'ps_conn_start', 'ps_conn_events'],
   },
   altpathBench: {
     file: 'testing/altpath_bench.bpf.o',
@@ -151,9 +154,23 @@ export const PsStat = {
   CACHE_FLUSH: 25,
   /** a flush found the flow's pin evicted from ps_pin (LRU) and wrote it back */
   CACHE_REPIN: 26,
+  /** ingress: telemetry request answered in the kernel (redirected out, any CTL) */
+  REFLECT_TX: 27,
+  /** ...of them answered with CTL=BP (the source's token bucket was empty) */
+  REFLECT_BP: 28,
+  /** ingress: telemetry request from a source without a negotiated session: to the agent (RST) */
+  REFLECT_NO_SESSION: 29,
+  /** ingress: telemetry request left to the agent (IP options, bad length or version, source mismatch, tx_sport 0) */
+  REFLECT_FALLBACK: 30,
+  /** ingress (middlebox role): a tunnel flow's outer source port recorded in ps_learn */
+  LEARN: 31,
+  /** egress (middlebox role): tunnel packet sent on the source port its peer used (ps_learn) */
+  LEARNED_TX: 32,
+  /** tunnel packet to a broadcast/multicast inner MAC (flooded to every VTEP): steered, not activity */
+  FLOOD: 33,
 } as const;
 /** Number of counters (PS_STAT_MAX, the max_entries of ps_stats). */
-export const PS_STAT_MAX = 27;
+export const PS_STAT_MAX = 34;
 export type PsStatName = keyof typeof PsStat;
 
 /** enum ps_altpath_stat of bpf/include/pathsteer_types.h: ps_altpath_stats counter ids. */

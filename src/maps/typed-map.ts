@@ -64,6 +64,17 @@ export class TypedMap<K, V> {
     this.changing(() => this.map.update(kb, vb, flags));
   }
 
+  /** Write one entry of a per-CPU map with one value per CPU (values.length = cpus). */
+  setPerCpu(k: K, values: readonly V[], flags = 0): void {
+    if (!this.map.percpu) throw new RangeError(`${this.map.name} is not a per-CPU map`);
+    if (values.length !== this.map.cpus) throw new RangeError(`${this.map.name}: ${values.length} values for ${this.map.cpus} CPUs`);
+    const stride = Math.ceil(this.value.size / 8) * 8;
+    const vb = Buffer.alloc(this.map.valueBytes);
+    values.forEach((v, c) => this.value.encode(v, vb, c * stride));
+    const kb = this.key.encode(k);
+    this.changing(() => this.map.update(kb, vb, flags));
+  }
+
   delete(k: K): boolean {
     const kb = this.key.encode(k);
     return this.changing(() => this.map.delete(kb));

@@ -37,6 +37,8 @@ export interface AgentFleetOptions {
    * `unix://` URL (a socket on the shared file system) or an address they reach.
    */
   redis?: string;
+  /** Give each agent the other hosts as static peers (false: peers only from tenant traffic, ps_activity). @default true */
+  staticPeers?: boolean;
 }
 
 export interface AgentProcess extends SpawnedHelper {
@@ -54,10 +56,13 @@ export function cliPath(): string {
 export function agentArgv(tb: Testbed, host: string, o: AgentFleetOptions = {}): string[] {
   const h = tb.host(host);
   const iface = h.underlay[0]!.ifname;
-  const peers = tb
-    .hosts()
-    .filter((x) => x.name !== host && (!o.hosts || o.hosts.includes(x.name)))
-    .flatMap((x) => ['--peer', x.vtep_ip]);
+  const peers =
+    o.staticPeers === false
+      ? []
+      : tb
+          .hosts()
+          .filter((x) => x.name !== host && (!o.hosts || o.hosts.includes(x.name)))
+          .flatMap((x) => ['--peer', x.vtep_ip]);
   return [
     process.execPath,
     cliPath(),
@@ -120,10 +125,22 @@ export interface AgentPeerStatus {
   healthy: string;
   bad_ports: number[];
   unknown_ports: number;
+  inter_region?: boolean;
+  hops?: number | null;
+  mode?: string | null;
+  window?: number | null;
+  probes_sent?: number;
+  bp_responses?: number;
+  groups?: number;
+  in_table?: { healthy: string; preferred: string; flags: number } | null;
+  port_rtt_ms?: Array<number | null>;
 }
 
 /** `pathsteer agent status --json` of the agent on `host`. */
-export function agentStatus(tb: Testbed, host: string): Promise<{ peers: AgentPeerStatus[]; counters: Record<string, number>; last_changes: unknown[] }> {
+export function agentStatus(
+  tb: Testbed,
+  host: string,
+): Promise<{ peers: AgentPeerStatus[]; counters: Record<string, number>; last_changes: unknown[]; backoff_level?: number; probe_rate_pps?: number; dataplane?: Record<string, number> | null }> {
   return cliJson(tb, host, ['agent', 'status', '--iface', tb.host(host).underlay[0]!.ifname]);
 }
 

@@ -31,7 +31,7 @@ export function repoRoot(): string {
 }
 
 /** Path of a native helper; UsageError naming the build step when it is missing. */
-export function nativeBin(name: 'ps-delayq' | 'clear_hash.bpf.o'): string {
+export function nativeBin(name: 'ps-delayq' | 'clear_hash.bpf.o' | 'ps-probegen'): string {
   const p = join(repoRoot(), 'build', 'native', name);
   if (!existsSync(p)) {
     throw new UsageError(`${p} is missing; build it with \`npm run build:native\` (needs libnetfilter-queue-dev: scripts/setup.sh)`);

@@ -11,7 +11,7 @@ import { flowHash, selectPort, validWindow } from '../../src/agent/select-port.j
 import { MapName, PS_STAT_MAX, ProgName, PsStat } from '../../src/maps/names.generated.js';
 import { pathEntry, PS_F_PIN, type PathEntry } from '../../src/maps/path-entry.js';
 import { FIXTURE_CONFIG, FIXTURES } from '../fixtures/vxlan-sport-packets.js';
-import { buildUdp4, innerFrame, parseUdp4, udpChecksumOk, udpPseudoSeed, vxlanPayload } from '../support/packets.js';
+import { buildUdp4, genevePayload, innerFrame, parseUdp4, udpChecksumOk, udpPseudoSeed, vxlanPayload } from '../support/packets.js';
 import { expectChecksum, expectStats } from '../support/expect-fixture.js';
 import { canLoadBpf } from '../support/privileged.js';
 import { xorshift32 } from '../support/random.js';
@@ -136,7 +136,7 @@ describe.runIf(canLoadBpf)('vxlan_sport through BPF_PROG_TEST_RUN', () => {
           sport,
           dport,
           udpCsum: csum,
-          payload: vxlanPayload(int(1, 0xffffff), innerFrame(int(14, 300), i + 1)),
+          payload: (dport === 4789 ? vxlanPayload : genevePayload)(int(1, 0xffffff), innerFrame(int(14, 300), i + 1)),
         });
         // compat cannot tell a full checksum equal to the pseudo-header sum from a seed (p = 2^-16)
         const p0 = parseUdp4(pkt);

@@ -159,11 +159,17 @@ export function probePayload(txSport: number, o: { type?: number; seq?: number; 
   return o.truncateTo !== undefined ? full.subarray(0, o.truncateTo) : full;
 }
 
-/** An inner Ethernet/IPv4/TCP-ish frame of `len` bytes (content opaque to the program). */
-export function innerFrame(len: number, seed = 1): Buffer {
+/**
+ * An inner Ethernet/IPv4/TCP-ish frame of `len` bytes (content opaque to the
+ * program) to a unicast MAC; `broadcast` makes the destination ff:ff:ff:ff:ff:ff
+ * (a flooded frame, not counted as activity).
+ */
+export function innerFrame(len: number, seed = 1, broadcast = false): Buffer {
   const b = Buffer.alloc(Math.max(len, 14));
   const r = xorshift32(seed);
   for (let i = 0; i < b.length; i++) b[i] = r.u32() & 0xff;
+  b[0] = b[0]! & 0xfe;
+  if (broadcast) b.fill(0xff, 0, 6);
   b.writeUInt16BE(0x0800, 12);
   return b;
 }

@@ -447,3 +447,111 @@ describe('agent: peers, FIN, fast table, metrics', () => {
     for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \S+ .+|[a-z_]+(\{[^}]*\})? -?[0-9.e+]+)$/);
   });
 });
+
+describe('agent: partial-mode in-use window, middlebox role, reflector settings', () => {
+  const toFake = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'performance', 'hrtime', 'Date'] as const;
+
+  /** An agent at A whose ps_activity shows traffic to B on the ports `inUse()` says. */
+  const activeAgent = (fabric: FakeFabric, cfg: Record<string, unknown>, inUse: () => bigint, deps: Partial<ConstructorParameters<typeof Agent>[1]> = {}) => {
+    const store = new MemoryPathStore();
+    const agent = new Agent(
+      AgentConfigSchema.parse({ iface: 'eth0', ports: NPORTS, ...cfg }),
+      {
+        transport: fabric.transport(A),
+        store,
+        activity: () => [[B, { lastSeenNs: process.hrtime.bigint() + 1n, packets: 1n, bytes: 1n, portsInUse: inUse() }]],
+        localVtep: A,
+        backendId: 1,
+        cpu: () => 5,
+        ...deps,
+      },
+      logger,
+    );
+    return { agent, store };
+  };
+
+  it('partial mode starts a new in-use window every inUseWindowMs: a port flows left stops counting after two windows', async () => {
+    vi.useFakeTimers({ toFake: [...toFake] });
+    try {
+      const fabric = new FakeFabric();
+      let inUse = 0b0110n;
+      const cleared: string[][] = [];
+      const { agent } = activeAgent(fabric, { probeMode: 'partial', inUseWindowMs: 2000 }, () => inUse, {
+        clearPortsInUse: (peers) => {
+          cleared.push(peers);
+          inUse = 0n; // what the kernel map holds after the clear
+        },
+      });
+      const b = host(fabric, B, A);
+      agent.start();
+      b.agent.start();
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(cleared.length).toBeGreaterThan(0);
+      expect(cleared[0]).toEqual([B]);
+      // the flows now use port 5 only; ports 1 and 2 are still in use for one more window
+      inUse = 0b100000n;
+      const s = agent.prober.scheduler;
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(s.modeOf(B, performance.now())).toBe('partial');
+      // two windows later only port 5 is probed
+      inUse = 0b100000n;
+      await vi.advanceTimersByTimeAsync(2000);
+      inUse = 0b100000n;
+      await vi.advanceTimersByTimeAsync(2000);
+      const sentBefore = agent.status().peers[0]!.probes_sent;
+      inUse = 0b100000n;
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(agent.status().peers[0]!.probes_sent - sentBefore).toBe(1);
+      await agent.stop();
+      await b.agent.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('partial mode: the first entry is written right after negotiation (unprobed ports usable), and only ports in use are probed', async () => {
+    vi.useFakeTimers({ toFake: [...toFake] });
+    try {
+      const fabric = new FakeFabric();
+      let inUse = 0n;
+      const { agent, store } = activeAgent(fabric, { probeMode: 'partial' }, () => inUse);
+      const b = host(fabric, B, A);
+      agent.start();
+      b.agent.start();
+      await vi.advanceTimersByTimeAsync(500);
+      expect(store.entries.get(B)?.healthy).toBe(ALL);
+      expect(agent.status().peers[0]!.probes_sent).toBe(0);
+      // the traffic is steered onto two ports: those, and only those, are probed once a second
+      inUse = 0b1001n;
+      await vi.advanceTimersByTimeAsync(3000);
+      const p = agent.status().peers[0]!;
+      expect(p.probes_sent).toBeGreaterThanOrEqual(4);
+      expect(p.probes_sent).toBeLessThanOrEqual(8);
+      expect(p.unknown_ports).toBe(NPORTS - 2);
+      await agent.stop();
+      await b.agent.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a middlebox probes nobody, tells the kernel to learn ports, and reflects with its backend id', async () => {
+    vi.useFakeTimers({ toFake: [...toFake] });
+    try {
+      const fabric = new FakeFabric();
+      const settings: unknown[] = [];
+      const kernel = { configure: (s: unknown) => void settings.push(s), addSession: () => undefined, removeSession: () => undefined, sessions: () => [] };
+      const { agent } = activeAgent(fabric, { role: 'middlebox' }, () => 1n, { backendId: 0x02aabbccddee, cpu: () => 100, reflector: kernel });
+      agent.start();
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(agent.status().peers).toEqual([]);
+      expect(agent.status().counters.probes_sent).toBe(0);
+      // CPU at 100%: the bucket shrinks to 10% of its size, the rate stays
+      expect(settings.at(-1)).toEqual({ reflect: true, learn: true, backendId: 0x02aabbccddee, ratePerSec: 2000, burst: 400 });
+      expect(() => AgentConfigSchema.parse({ iface: 'eth0', role: 'middlebox', peers: [B] })).toThrow(/middlebox never probes/);
+      await agent.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

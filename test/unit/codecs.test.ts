@@ -49,6 +49,10 @@ const ARBS: Record<string, fc.Arbitrary<unknown>> = {
     pendingPackets: u64,
     pendingBytes: u64,
   }),
+  ps_reflect_cfg: fc.record({ backendId: fc.integer({ min: 0, max: 2 ** 48 - 1 }), flags: u8, rate: fc.integer({ min: 0, max: 100_000_000 }), burst: u32 }),
+  ps_reflect_src: fc.record({ tokensMilli: u64, refillNs: u64, answered: u64, bp: u64 }),
+  ps_learn_key: fc.record({ peer: ipv4, addrLo: ipv4, addrHi: ipv4, portLo: u16, portHi: u16, proto: u8 }),
+  ps_learn_val: fc.record({ seenNs: u64, sport: u16 }),
   ps_altpath_rule: fc.record({ dscp: u8, basisPoints: u16 }),
   ps_altpath: fc.record({
     seed: u32,

@@ -104,4 +104,31 @@ describe('PeerPaths', () => {
     b.adopt(5000, a.entry(200));
     expect(b.entry(5001).healthy).toBe(0xbfn);
   });
+
+  it('a backend keeps its group index when another backend appears; a whole group down leaves the flow to another group', () => {
+    const pp = new PeerPaths('198.18.0.9', 0, { windowPorts: 6 });
+    // ports 0-3 answer from backend aa and bb first; cc shows up later on ports 4-5
+    for (let i = 0; i < 4; i++) pp.record(0, i, { failed: false, rttMs: 1, backendId: i < 2 ? 'bb' : 'aa' });
+    expect(pp.groups()).toEqual(['bb', 'aa']);
+    for (let i = 4; i < 6; i++) pp.record(10, i, { failed: false, rttMs: 1, backendId: 'cc' });
+    const e = pp.entry(20);
+    expect(pp.groups()).toEqual(['bb', 'aa', 'cc']);
+    expect(e.groupMask.slice(0, 3)).toEqual([0b000011n, 0b001100n, 0b110000n]);
+    // every port of group aa fails: a flow of that group moves to another group
+    const hash = 1 + 3 * 7; // h % 3 = 1: group aa; start index h % 6 = 4
+    const first = selectPort(e, hash)!;
+    expect([2, 3]).toContain(first.idx);
+    failTwice(pp, 100, 2);
+    failTwice(pp, 100, 3);
+    const moved = selectPort(pp.entry(200), hash, first.idx)!;
+    expect([0, 1, 4, 5]).toContain(moved.idx);
+  });
+
+  it('without latency preference an inter-region peer ranks ports by stability, as intra-region', () => {
+    const pp = new PeerPaths('198.18.0.2', 0, { windowPorts: 20, interRegion: true, latencyPreference: false });
+    allGood(pp, 0, (i) => (i === 7 ? 20 : 30 + i));
+    const preferred = pp.entry(1).preferred;
+    // all good ports are equally stable: every one of them is preferred, not the lowest-RTT 10%
+    expect(preferred).toBe((1n << 20n) - 1n);
+  });
 });

@@ -56,7 +56,55 @@ describe('SendWindow (ZooRoute Alg. 1)', () => {
   });
 });
 
+describe('SendWindow bounds', () => {
+  it('starts at the peer\'s port count, never exceeds it and follows a second window', () => {
+    const w = new SendWindow({ max: 32 });
+    expect(w.w).toBe(32);
+    w.onResponse(CTL_DEFAULT);
+    expect(w.endRound()).toBe(32);
+    expect(w.reduced).toBe(false);
+    w.setMax(64);
+    expect(w.w).toBe(64);
+    w.onResponse(CTL_BP);
+    w.endRound();
+    expect(w.reduced).toBe(true);
+  });
+
+  it('one round of heavy backpressure bottoms out at W = -4 (a probe every 32 rounds), then grows back by one per answered round', () => {
+    const w = new SendWindow({ max: 32 });
+    for (let i = 0; i < 200; i++) w.onResponse(CTL_BP);
+    const sends: number[] = [w.endRound()];
+    expect(w.w).toBe(-4);
+    for (let i = 0; i < 63; i++) sends.push(w.endRound());
+    expect(sends.filter((x) => x > 0)).toEqual([1, 1]);
+    w.onResponse(CTL_DEFAULT);
+    w.endRound();
+    expect(w.w).toBe(-3);
+    expect(w.bpTotal).toBe(200);
+  });
+});
+
+describe('CpuBackoff floor', () => {
+  it('the probe-rate floor is configurable (a Node agent never reaches 30 kpps)', () => {
+    const b = new CpuBackoff({ minRatePps: 100 });
+    for (let i = 0; i < 8; i++) b.sample(95, 640);
+    expect(b.level).toBe(1);
+    const paper = new CpuBackoff();
+    for (let i = 0; i < 8; i++) paper.sample(95, 640);
+    expect(paper.level).toBe(0);
+  });
+});
+
 describe('ResponderBuckets', () => {
+  it('CPU shrinks the bucket size, not the rate; limits() is what the in-kernel reflector gets', () => {
+    const b = new ResponderBuckets({ ratePerSec: 2000, maxTokens: 4000 });
+    expect(b.limits()).toEqual({ ratePerSec: 2000, burst: 4000 });
+    b.setCpu(75);
+    expect(b.limits()).toEqual({ ratePerSec: 2000, burst: 2200 });
+    b.setCpu(100);
+    expect(b.limits()).toEqual({ ratePerSec: 2000, burst: 400 });
+  });
+
   it('answers with BP once a source has used its tokens, and refills over time', () => {
     const b = new ResponderBuckets({ ratePerSec: 10, maxTokens: 3 });
     expect([b.take('a', 0), b.take('a', 0), b.take('a', 0), b.take('a', 0)]).toEqual([0, 0, 0, CTL_BP]);

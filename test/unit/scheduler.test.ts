@@ -30,6 +30,32 @@ describe('ProbeScheduler', () => {
     expect(run(s, 7000, 8000).map((d) => d.idx).sort()).toEqual([0, 3]);
   });
 
+  it('says what a task does: full, partial, or full for a while after an anomaly', () => {
+    const s = new ProbeScheduler({ intervalMs: 1000, mode: 'partial', fullHoldMs: 5000 });
+    s.upsert('p', 0, 8);
+    // no port in use yet (the traffic is not steered onto the window): nothing to probe
+    expect(s.modeOf('p', 0)).toBe('partial');
+    expect(run(s, 0, 500)).toEqual([]);
+    // the first entry steered it: its port is probed at once, not a round later
+    s.setInUse('p', 0b10n, 500);
+    expect(run(s, 500, 501).map((d) => d.idx)).toEqual([1]);
+    expect(s.modeOf('p', 510)).toBe('partial');
+    s.anomaly('p', 100);
+    expect(s.modeOf('p', 200)).toBe('full-after-anomaly');
+    expect(s.modeOf('p', 5200)).toBe('partial');
+    expect(s.modeOf('nobody', 0)).toBeUndefined();
+  });
+
+  it('no burst while the peer pushes back (its window is below its port count)', () => {
+    const s = new ProbeScheduler({ intervalMs: 1000, mode: 'full', fullHoldMs: 0 });
+    s.upsert('p', 0, 8);
+    run(s, 0, 999);
+    const w = s.window('p')!;
+    w.onResponse(CTL_BP);
+    run(s, 999, 1999); // the round closes with W = 7
+    expect(s.burst('p', 5000, 0)).toBe('backpressure');
+  });
+
   it('re-probes go out at once', () => {
     const s = new ProbeScheduler();
     s.upsert('p', 0, 4);

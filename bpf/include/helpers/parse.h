@@ -53,4 +53,27 @@ static __always_inline bool ps_parse_tunnel(void *data, void *data_end, struct p
 	return true;
 }
 
+/*
+ * Does the tunnel packet whose outer UDP header is at l4off carry a frame to
+ * a broadcast or multicast MAC (bit 0 of the first destination byte)? Such
+ * frames (ARP requests, unknown unicast is not among them) are flooded to
+ * every VTEP by head-end replication, so they say nothing about which peers a
+ * host really talks to. VXLAN: inner frame after the 8-byte header; Geneve:
+ * after 8 bytes plus opt_len * 4 of options. Unreadable: false.
+ */
+static __always_inline bool ps_inner_is_bum(struct __sk_buff *skb, __u32 l4off, bool geneve)
+{
+	__u32 off = l4off + sizeof(struct udphdr) + 8;
+	__u8 b;
+
+	if (geneve) {
+		if (bpf_skb_load_bytes(skb, l4off + sizeof(struct udphdr), &b, 1))
+			return false;
+		off += (b & 0x3f) * 4;
+	}
+	if (bpf_skb_load_bytes(skb, off, &b, 1))
+		return false;
+	return b & 1;
+}
+
 #endif /* PS_HELPERS_PARSE_H */

@@ -77,6 +77,20 @@ function flagsToConfig(raw: Record<string, unknown>): Record<string, unknown> {
     ['publishInterval', 'publishIntervalMs', num],
     // commander defaults a --no- flag to true: only an explicit --no-cpu-backoff overrides the file
     ['cpuBackoff', 'cpuBackoff', (v) => (v === false ? false : undefined)],
+    // cloud scale (issue 12)
+    ['reflector', 'reflector', (v) => (v === false ? false : undefined)],
+    ['role', 'role', (v) => v],
+    ['vtep', 'vtep', (v) => v],
+    ['backendId', 'backendId', (v) => v],
+    ['middleboxSensing', 'middleboxSensing', (v) => (v === false ? false : undefined)],
+    ['latencyPreference', 'latencyPreference', (v) => (v === false ? false : undefined)],
+    ['rttRise', 'rttRiseMs', num],
+    ['fullHold', 'fullHoldMs', num],
+    ['inUseWindow', 'inUseWindowMs', num],
+    ['cpuBackoffMinPps', 'cpuBackoffMinPps', num],
+    ['cpuStat', 'cpuStat', (v) => v],
+    ['responderRate', 'responderRate', num],
+    ['responderBurst', 'responderBurst', num],
   ];
   for (const [flag, key, conv] of map) {
     const v = raw[flag] === undefined ? undefined : conv(raw[flag]);
@@ -92,6 +106,9 @@ const NAMES: Record<string, string> = {
   rttThresholdMs: '--rtt-threshold (rttThresholdMs)',
   idleTimeoutMs: '--idle-timeout (idleTimeoutMs)',
   publishIntervalMs: '--publish-interval (publishIntervalMs)',
+  rttRiseMs: '--rtt-rise (rttRiseMs)',
+  fullHoldMs: '--full-hold (fullHoldMs)',
+  inUseWindowMs: '--in-use-window (inUseWindowMs)',
 };
 
 /** Merge file and flags and validate; names the flag or config key that is wrong. */
@@ -152,6 +169,19 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     .option('--fleet-name <NAME>', 'this agent\'s name in the fleet [hostname]')
     .option('--fleet-group <NAME>', 'dashboard roll-up group, e.g. the leaf/ToR [VTEP /24]')
     .option('--publish-interval <ms>', 'heartbeat and summaries every this many ms [1000]')
+    .option('--no-reflector', 'answer every telemetry request in this process, not in the kernel')
+    .option('--role <role>', 'host (probe and answer) | middlebox (only answer, on the ports peers use) [host]')
+    .option('--vtep <IP>', "this host's VTEP address, e.g. a middlebox's anycast vIP [the interface's IPv4 address]")
+    .option('--backend-id <MAC>', 'backend id in answers (middlebox sensing) [the interface MAC]')
+    .option('--no-middlebox-sensing', 'do not group a stateful peer\'s ports by backend id')
+    .option('--no-latency-preference', 'inter-region peers: do not prefer the lowest-RTT ports')
+    .option('--rtt-rise <ms>', 'a low-RTT port whose RTT keeps rising this long is dropped [120000]')
+    .option('--full-hold <ms>', 'partial mode: probe every port this long after an anomaly [60000]')
+    .option('--in-use-window <ms>', 'partial mode: a port is in use while traffic used it within this [10000]')
+    .option('--cpu-backoff-min-pps <n>', 'CPU backoff only at or above this probe rate [30000]')
+    .option('--cpu-stat <FILE>', 'host CPU times in /proc/stat format [/proc/stat]')
+    .option('--responder-rate <n>', 'answers per second per source before CTL=BP [2000]')
+    .option('--responder-burst <n>', 'token bucket size per source, at idle CPU [4000]')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const cfg = agentConfig(raw);

@@ -10,6 +10,7 @@ import { registerBenchGatewayUpdates } from './gateway-updates.js';
 import { registerBenchMaps } from './maps.js';
 import { registerBenchMaxmin } from './maxmin.js';
 import { registerBenchProbes } from './probes.js';
+import { registerBenchProbing } from './probing.js';
 import { registerBenchRanker } from './ranker.js';
 
 export const benchCommands: RegisterCommand[] = [
@@ -23,5 +24,6 @@ export const benchCommands: RegisterCommand[] = [
   registerBenchMaps,
   registerBenchMaxmin,
   registerBenchProbes,
+  registerBenchProbing,
   registerBenchRanker,
 ];
