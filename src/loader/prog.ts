@@ -47,20 +47,29 @@ export function progInfoById(id: number): ProgInfo {
 }
 
 /**
- * The maps program `progId` uses, opened by id and keyed by map name, for the
- * names asked for (others are not opened). Throws BpfError when one is missing.
+ * The maps programs `progIds` use (together), opened by id and keyed by map
+ * name, for the names asked for (others are not opened). Throws BpfError when
+ * one is missing from all of them.
  */
-export function mapsOfProgram(progId: number, names: readonly string[]): Map<string, BpfMap> {
-  const info = progInfoById(progId);
+export function mapsOfProgram(progIds: number | readonly number[], names: readonly string[]): Map<string, BpfMap> {
+  const ids = typeof progIds === 'number' ? [progIds] : progIds;
   const out = new Map<string, BpfMap>();
+  const programs: string[] = [];
+  const seen = new Set<number>();
   try {
-    for (const id of info.mapIds) {
-      const m = BpfMap.fromId(id);
-      if (names.includes(m.name) && !out.has(m.name)) out.set(m.name, m);
-      else m.close();
+    for (const progId of ids) {
+      const info = progInfoById(progId);
+      programs.push(`${info.name} (id ${progId})`);
+      for (const id of info.mapIds) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const m = BpfMap.fromId(id);
+        if (names.includes(m.name) && !out.has(m.name)) out.set(m.name, m);
+        else m.close();
+      }
     }
     const missing = names.filter((n) => !out.has(n));
-    if (missing.length > 0) throw new BpfError(`program ${info.name} (id ${progId}) does not use ${missing.join(', ')}`, 2);
+    if (missing.length > 0) throw new BpfError(`program${programs.length > 1 ? 's' : ''} ${programs.join(', ')} do${programs.length > 1 ? '' : 'es'} not use ${missing.join(', ')}`, 2);
     return out;
   } catch (e) {
     for (const m of out.values()) m.close();

@@ -418,15 +418,20 @@ function attachOnce(o: AttachOptions): AttachResult {
 /**
  * The maps of an attached interface found through the program its recorded
  * egress filter runs (when that filter still runs the recorded program), keyed
- * by name; undefined when there is no such filter. Works from any mount
+ * by name (probe_steer's on ingress too); undefined when there is no such filter. Works from any mount
  * namespace (needs CAP_SYS_ADMIN, as opening maps by id does).
  */
 export function mapsOfFilter(rec: AttachRecord, names: readonly string[]): Map<string, BpfMap> | undefined {
-  const f = rec.egress.filter;
   if (ifIndex(rec.ifname) !== rec.ifindex) return undefined;
-  const progId = tcQuery(f.ifindex, f.point, f.handle, f.priority);
-  if (progId === undefined || progId !== f.progId) return undefined;
-  return mapsOfProgram(progId, names);
+  const running = (f: AttachRecord['egress']['filter']): number | undefined => {
+    const progId = tcQuery(f.ifindex, f.point, f.handle, f.priority);
+    return progId !== undefined && progId === f.progId ? progId : undefined;
+  };
+  const egress = running(rec.egress.filter);
+  if (egress === undefined) return undefined;
+  // probe_steer (ingress) uses maps vxlan_sport does not (the reflector's)
+  const ingress = rec.ingress ? running(rec.ingress.filter) : undefined;
+  return mapsOfProgram(ingress === undefined ? [egress] : [egress, ingress], names);
 }
 
 /** What the pin root's mount point holds now: bpffs, or another filesystem (ip netns exec's fresh sysfs) or nothing. */

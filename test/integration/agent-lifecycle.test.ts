@@ -117,15 +117,20 @@ describe.runIf(canLoadBpf)('agent lifecycle under ip netns exec', () => {
     expect(r.code).toBe(0);
     expect(r.ms).toBeLessThan(STOP_MS);
     expect(p.stderr.join('\n')).toMatch(/filters and pinned maps kept/);
-    await expectAttached();
-    // a new `ip netns exec` has a new bpffs: the maps are found through the attached programs
-    const q = agent();
-    await q.waitFor(/agent started on eth0/);
-    expect(q.stderr.join('\n')).toMatch(/adopted path entries left in the data plane/);
-    const dump = await cliInNetns(ns, ['maps', 'dump', 'path', '--json']);
-    expect(JSON.parse(dump.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ peer: '198.18.9.7' })]));
-    expect((await term(q)).code).toBe(0);
-    await expectClean();
+    try {
+      await expectAttached();
+      // a new `ip netns exec` has a new bpffs: the maps are found through the attached programs
+      const q = agent();
+      await q.waitFor(/agent started on eth0/);
+      expect(q.stderr.join('\n')).toMatch(/adopted path entries left in the data plane/);
+      const dump = await cliInNetns(ns, ['maps', 'dump', 'path', '--json']);
+      expect(JSON.parse(dump.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ peer: '198.18.9.7' })]));
+      expect((await term(q)).code).toBe(0);
+      await expectClean();
+    } finally {
+      // a failure above must not leave the kept data plane to the tests after this one
+      await cliInNetns(ns, ['detach', '--iface', 'eth0']);
+    }
   });
 
   it('SIGTERM during a shutdown that hangs: the stop deadline ends it within 2 s, still detaching', async () => {
