@@ -196,7 +196,7 @@ describe('SampleShipper against an HTTP controller stand-in', () => {
     shipper = new SampleShipper({ controller: `http://127.0.0.1:${c.port}`, batchSize: 10, flushIntervalMs: 50, logger });
     shipper.start();
     shipper.push(Array.from({ length: 25 }, (_, i) => sample(i)));
-    await until(() => c.got.length === 25);
+    await until(() => c.got.length === 25 && shipper!.stats().accepted === 25);
     expect(c.got.map((s) => s.dport)).toEqual(Array.from({ length: 25 }, (_, i) => 40000 + i));
     expect(new Set(c.types)).toEqual(new Set(['application/x-ndjson']));
     expect(shipper.stats()).toMatchObject({ buffered: 0, accepted: 25, rejected: 0, dropped: 0, posts: 3, failing: 0 });
@@ -218,7 +218,8 @@ describe('SampleShipper against an HTTP controller stand-in', () => {
     shipper.push([sample(80), sample(81)]); // still arriving while it is down
     expect(shipper.stats()).toMatchObject({ buffered: 50, dropped: 32 });
     const c = await controller(port);
-    await until(() => c.got.length === 50);
+    // the controller has the last batch before the shipper has read its answer
+    await until(() => c.got.length === 50 && shipper!.stats().buffered === 0 && shipper!.stats().accepted === 50);
     // the 50 newest, oldest first
     expect(c.got.map((s) => s.dport)).toEqual(Array.from({ length: 50 }, (_, i) => 40000 + 32 + i));
     expect(shipper.stats()).toMatchObject({ buffered: 0, accepted: 50, dropped: 32, failing: 0 });
