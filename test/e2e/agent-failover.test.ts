@@ -149,7 +149,9 @@ describe.runIf(canLoadBpf)('agent failover on clos-2x2', () => {
   });
 
   it('one-way blackhole on the return path (leaf2 -> spine1): host2 moves its affected flows once; host1 moves none', async () => {
-    const reverse = tb.startTraffic({ from: 'vm2', to: 'vm1', flows: 32, ratePps: 200, durationS: 8, protocol: 'udp' });
+    // the reverse traffic starts before the experiment's own (whose start-up takes
+    // seconds on a loaded machine), so it runs long enough to span the failure
+    const reverse = tb.startTraffic({ from: 'vm2', to: 'vm1', flows: 32, ratePps: 200, durationS: 16, protocol: 'udp' });
     await reverse.started;
     const r = await experiment([
       { at: 1.5, do: 'snapshot', label: 'r0' },
@@ -160,6 +162,9 @@ describe.runIf(canLoadBpf)('agent failover on clos-2x2', () => {
       { at: 6, do: 'heal', link: 'spine1-leaf2' },
     ]);
     const back = await reverse.result;
+    // the failure (t=2 s) and the heal (t=6 s) of the experiment fell inside the reverse run
+    const healAtBackS = Number(BigInt(r.t0_ns) - BigInt(back.t0_ns)) / 1e9 + 6;
+    expect(healAtBackS, 'reverse traffic ended before the heal').toBeLessThan(back.duration_s);
     // vm1 -> vm2 never crosses the broken direction: no loss, and host1 moved no flow
     expect(r.lost_packets).toBe(0);
     expect(moved(snaps.get('r0')!, snaps.get('r1')!)).toEqual([]);
