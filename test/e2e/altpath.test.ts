@@ -274,8 +274,11 @@ describe.runIf(canLoadBpf && canUseNetns)('AltPath end to end: sampler (altpath_
     // conn_stats sampled every connection at close (the client may reuse a port: a flow then closes more than once)
     const got = await until('a sample per connection', async () => samples().filter((s) => s.daddr === A198 && s.sport === PORT), (s) => s.length >= r.ok, 15_000);
     const byFlow = new Map(got.value.map((s) => [`${s.daddr}|${s.dport}`, s]));
-    // the flows on the provider links are the sampled ones
-    expect([...byFlow.keys()].sort()).toEqual([...keys].sort());
+    // the flows on the provider links are the sampled ones (a connection the client gave up on before the server's
+    // socket was established crossed a link but closed no socket at the server: at most r.failed of those)
+    const unsampled = keys.filter((k) => !byFlow.has(k));
+    expect(unsampled.length, `flows on the links without a sample: ${unsampled.join(' ')}`).toBeLessThanOrEqual(r.failed);
+    expect([...byFlow.keys()].filter((k) => !idx.has(k)), 'samples of flows no provider link saw').toEqual([]);
     // each flow crossed exactly one provider with one DSCP: the one the hash gives it, on the provider of that DSCP's
     // table; its sample says the same DSCP
     const want: Record<number, string> = { 0: 'p3', 12: 'p2', 24: 'p1' };
@@ -283,9 +286,11 @@ describe.runIf(canLoadBpf && canUseNetns)('AltPath end to end: sampler (altpath_
     for (const k of keys) {
       const d = expectedDscp(A198, Number(k.split('|')[1]));
       expect(idx.get(k), `flow ${k}`).toEqual([[want[d], d]]);
-      const s = byFlow.get(k)!;
-      expect(s.dscp, `sample of flow ${k}`).toBe(d);
-      expect(s).toMatchObject({ host: 'fe1', family: 4, saddr: SERVER_ADDR });
+      const s = byFlow.get(k);
+      if (s) {
+        expect(s.dscp, `sample of flow ${k}`).toBe(d);
+        expect(s).toMatchObject({ host: 'fe1', family: 4, saddr: SERVER_ADDR });
+      }
       counts[d]!++;
     }
     expect(flows.other).toEqual({ p1: 0, p2: 0, p3: 0 });
