@@ -202,7 +202,9 @@ describe.runIf(canLoadBpf && canUseNetns)('AltPath end to end: sampler (altpath_
   }
 
   beforeAll(async () => {
-    tb = await AltpathTestbed.up();
+    // BGP hold time 9 s rather than the testbed's 3 s: on a loaded machine a late keepalive must not flap a
+    // session (and with it the routes and the ranking) in the middle of a measurement; nothing here waits on it
+    tb = await AltpathTestbed.up({ timers: [3, 9] });
     outFile = join(tb.dir, 'samples.jsonl');
     // the controller, as a daemon in the peering router's namespace
     const cfgFile = join(tb.dir, 'controller.json');
@@ -325,7 +327,6 @@ describe.runIf(canLoadBpf && canUseNetns)('AltPath end to end: sampler (altpath_
     await resetFlows();
     expect(await tb.routeIn(1000, P203)).toBeUndefined();
     // traffic to 203.0.113.0/24 until the override appears (or the flows run out)
-    const t0 = Date.now();
     const traffic = churn(A203, 300);
     traffic.catch(() => undefined); // awaited below; a failure of the poll first must not leave it unhandled
     const ov = await until('override injected', () => tb.routeIn(1000, P203), (v) => v !== undefined, 40_000);
@@ -340,7 +341,7 @@ describe.runIf(canLoadBpf && canUseNetns)('AltPath end to end: sampler (altpath_
     expect(o.primary.samples).toBeGreaterThanOrEqual(MIN_SAMPLES);
     expect(o.alternate.samples).toBeGreaterThanOrEqual(MIN_SAMPLES);
     expect(o.primary.srtt_median_ms - o.alternate.srtt_median_ms).toBeGreaterThanOrEqual(20);
-    figures.override_evidence = { primary: o.primary, alternate: o.alternate, ms_after_start: Date.now() - t0 };
+    figures.override_evidence = { primary: o.primary, alternate: o.alternate };
     const line = ctlErr.find((l) => l.includes('override injected'));
     expect(line).toBeDefined();
     // marked flows kept their alternates meanwhile; unmarked ones took p1 until the override, then p2
