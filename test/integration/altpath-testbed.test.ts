@@ -130,7 +130,7 @@ describe.runIf(canLoadBpf && canUseNetns)('AltPath controller in the FRR testbed
     expect(after.value.p3! - before.p3!).toBe(100);
   });
 
-  it('the client reaches the server with many short TCP connections (the e2e traffic)', async () => {
+  it('the client reaches the server with many short TCP connections (the traffic test/e2e/altpath.test.ts measures)', async () => {
     const srv = await tb.startTcpServer(18080);
     const r = await tb.tcpChurn({ port: 18080, count: 40, concurrency: 4 });
     srv.kill('SIGTERM');
