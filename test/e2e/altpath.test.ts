@@ -253,6 +253,11 @@ describe.runIf(canLoadBpf && canUseNetns)('AltPath end to end: sampler (altpath_
     if (sampler) await stopSampler(sampler).catch(() => undefined);
     server?.kill('SIGTERM');
     for (const c of children) if (c.exitCode === null && c.pid) c.kill('SIGTERM');
+    // the controller removes what it injected before it exits (after a failure halfway): let it, then SIGKILL
+    if (ctl && ctl.exitCode === null && ctl.signalCode === null) {
+      const gone = await Promise.race([new Promise((res) => ctl!.on('exit', () => res(true))), new Promise((res) => setTimeout(() => res(false), 10_000))]);
+      if (!gone) ctl.kill('SIGKILL');
+    }
     await tb?.down();
     if (tb) removePathsteerState([tb.ns.server, tb.ns.pr]);
   }, 60_000);
