@@ -1,17 +1,24 @@
 /**
- * The AltPath control plane end to end in the namespace testbed: FRR peering
- * router with BMP to an in-process controller (its BMP listener opened inside
- * the router's namespace), the Linux injector writing the router's per-DSCP
- * tables (nftables DSCP -> fwmark, ip rules), real packets from the server to
- * the client counted on each provider link. DSCP marks come from an nftables
- * rule on the server: a stand-in until the altpath_dscp BPF program merges.
+ * The AltPath control plane in the namespace testbed, with exact numbers:
+ * FRR peering router with BMP to an in-process controller (its BMP listener
+ * opened inside the router's namespace), the Linux injector writing the
+ * router's per-DSCP tables (nftables DSCP -> fwmark, ip rules), real packets
+ * from the server to the client counted on each provider link. The DSCP marks
+ * come from the real altpath_dscp program (`pathsteer altpath sampler` in the
+ * server namespace, samples discarded); the UDP flows are chosen with the
+ * reference hash (src/altpath/flow-hash.ts) so that each gets the mark the
+ * test wants. The override rule is fed hand-made samples here, so its figures
+ * are exact; test/e2e/altpath.test.ts runs the whole loop with real samples
+ * (conn_stats) and many short TCP connections.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:net';
 import { run } from '../../src/common/exec.js';
+import { PrefixSet } from '../../src/common/net.js';
+import { altpathDecide } from '../../src/altpath/flow-hash.js';
 import { parseControllerConfig } from '../../src/altpath/controller/config.js';
 import { AltpathController } from '../../src/altpath/controller/controller.js';
 import { LinuxInjector } from '../../src/altpath/inject/linux.js';
@@ -19,20 +26,33 @@ import { SAMPLES_PATH, type ConnSample } from '../../src/altpath/sample.js';
 import { AltpathTestbed, CLIENT_ADDRS, listenInNetns, SERVER_ADDR } from '../../src/testbed/altpath.js';
 import { nsenterArgv } from '../../src/testbed/netns.js';
 import { CLI } from '../support/cli.js';
-import { cliOkIn, HELPER, nsenter } from '../support/netns.js';
-import { canUseNetns } from '../support/privileged.js';
+import { cliOkIn, HELPER, nsenter, removePathsteerState } from '../support/netns.js';
+import { canLoadBpf, canUseNetns } from '../support/privileged.js';
+import { startSampler, stopSampler, type RunningSampler } from '../support/sampler.js';
 
 const CYCLE_MS = 1000;
 const P203 = '203.0.113.0/24';
 const P198 = '198.51.100.0/24';
+const SEED = 0x7e57ab1e;
+const MARKS = { seed: SEED, onlyUnmarked: true, rules: [{ dscp: 12, basisPoints: 2500 }, { dscp: 24, basisPoints: 2500 }] };
 
-describe.runIf(canUseNetns)('AltPath controller in the FRR testbed (Linux injector)', () => {
+/** A UDP source port from `from` on whose flow server -> dst:dport altpath_dscp (seeded SEED, 25%/25%) marks `dscp`. */
+function sportFor(dst: string, dport: number, dscp: number, from: number): number {
+  for (let sport = from; sport < 65536; sport++) {
+    if (altpathDecide(MARKS, new PrefixSet([]), { family: 4, saddr: SERVER_ADDR, daddr: dst, sport, dport, proto: 17 }).dscp === dscp) return sport;
+  }
+  throw new Error(`no source port for DSCP ${dscp}`);
+}
+
+describe.runIf(canLoadBpf && canUseNetns)('AltPath controller in the FRR testbed (Linux injector, altpath_dscp marks)', () => {
   let tb: AltpathTestbed;
   let ctl: AltpathController;
   let bmp: Server;
   let httpUrl = '';
   let inj: LinuxInjector;
   let bmpPort = 0;
+  let sampler: RunningSampler | undefined;
+  const children: ChildProcess[] = [];
 
   const p = (i: number) => tb.providers[i - 1]!;
 
@@ -71,14 +91,14 @@ describe.runIf(canUseNetns)('AltPath controller in the FRR testbed (Linux inject
     httpUrl = `http://127.0.0.1:${a.port}`;
     bmpPort = (bmp.address() as { port: number }).port;
     await tb.startBgp({ bmpPort });
-    // the stand-in marker: DSCP 12 on UDP to port 40012, DSCP 24 on UDP to port 40024
-    await run(['nft', '-f', '-'], {
-      netns: tb.ns.server,
-      input: 'table ip standin {\n chain out {\n  type filter hook output priority 0; policy accept;\n  udp dport 40012 ip dscp set 12\n  udp dport 40024 ip dscp set 24\n }\n}\n',
-    });
+    // the real marker: altpath_dscp on the server's uplink, through the sampler CLI (its samples are not used here)
+    sampler = await startSampler(tb.ns.server, ['--iface', 'pr', '--rule', '25%:12', '--rule', '25%:24', '--seed', String(SEED), '--out', '/dev/null'], children);
   });
 
   afterAll(async () => {
+    if (sampler) await stopSampler(sampler).catch(() => undefined);
+    for (const c of children) if (c.exitCode === null && c.pid) c.kill('SIGTERM');
+    if (tb) removePathsteerState([tb.ns.server]);
     await ctl?.stop();
     bmp?.close();
     await tb?.down();
@@ -98,19 +118,19 @@ describe.runIf(canUseNetns)('AltPath controller in the FRR testbed (Linux inject
     expect(rules).toMatch(/1100:\s+from all lookup 1000/);
   });
 
-  it('DSCP-12 packets (nftables stand-in marker until the BPF program merges) cross the 2nd-best provider, unmarked ones the best', async () => {
+  it('packets altpath_dscp marks 12 cross the 2nd-best provider, those marked 24 the 3rd, unmarked ones the best', async () => {
     const read = await tb.countToClient('mark', { dst: CLIENT_ADDRS[P203], proto: 'udp' });
     const before = await read();
-    await udp(CLIENT_ADDRS[P203], 40012, 200, 41012); // marked 12
-    await udp(CLIENT_ADDRS[P203], 40024, 100, 41024); // marked 24
-    await udp(CLIENT_ADDRS[P203], 40000, 300, 41000); // unmarked
+    await udp(CLIENT_ADDRS[P203], 40000, 200, sportFor(CLIENT_ADDRS[P203], 40000, 12, 41000));
+    await udp(CLIENT_ADDRS[P203], 40000, 100, sportFor(CLIENT_ADDRS[P203], 40000, 24, 41000));
+    await udp(CLIENT_ADDRS[P203], 40000, 300, sportFor(CLIENT_ADDRS[P203], 40000, 0, 41000));
     const after = await until('packets counted', read, (c) => c.p1! - before.p1! >= 300 && c.p2! - before.p2! >= 200 && c.p3! - before.p3! >= 100, 5000);
     expect(after.value.p1! - before.p1!).toBe(300);
     expect(after.value.p2! - before.p2!).toBe(200);
     expect(after.value.p3! - before.p3!).toBe(100);
   });
 
-  it('the client reaches the server with many short TCP connections (the e2e traffic)', async () => {
+  it('the client reaches the server with many short TCP connections (the traffic test/e2e/altpath.test.ts measures)', async () => {
     const srv = await tb.startTcpServer(18080);
     const r = await tb.tcpChurn({ port: 18080, count: 40, concurrency: 4 });
     srv.kill('SIGTERM');
@@ -163,7 +183,7 @@ describe.runIf(canUseNetns)('AltPath controller in the FRR testbed (Linux inject
     expect(ov.primary.srtt_median_ms! - ov.alternate.srtt_median_ms!).toBeGreaterThanOrEqual(20);
     const read = await tb.countToClient('ovr', { dst: CLIENT_ADDRS[P203], proto: 'udp' });
     const before = await read();
-    await udp(CLIENT_ADDRS[P203], 40000, 200, 42000);
+    await udp(CLIENT_ADDRS[P203], 40000, 200, sportFor(CLIENT_ADDRS[P203], 40000, 0, 42000)); // unmarked
     const after = await until('unmarked on p2', read, (c) => c.p2! - before.p2! >= 200, 5000);
     expect(after.value.p1! - before.p1!).toBe(0);
     // status shows it
