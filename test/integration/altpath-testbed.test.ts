@@ -176,7 +176,7 @@ describe.runIf(canLoadBpf && canUseNetns)('AltPath controller in the FRR testbed
     const reply = (await res.json()) as { accepted: number; rejected: number; errors: Array<{ line: number }> };
     expect(reply).toMatchObject({ accepted: 80, rejected: 1 });
     expect(reply.errors[0]!.line).toBe(81);
-    const t = await until('override injected', () => tb.routeIn(1000, P203), (v) => v === p(2).address, 5000);
+    const t = await until('override injected', () => tb.routeIn(1000, P203), (v) => v === p(2).address, 15_000);
     expect(t.ms).toBeLessThan(CYCLE_MS + 2000);
     const ov = ctl.overridesList().find((o) => o.prefix === P203)!;
     expect(ov.routeId).toContain(`via ${p(2).address}`);
