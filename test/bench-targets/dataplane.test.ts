@@ -17,8 +17,9 @@ describe.runIf(canLoadBpf)('data-plane benchmarks', () => {
   });
 
   it('bench maps: batch write of 50,000 peers', () => {
-    const r = runBench<MapsBenchResult>('maps', ['bench', 'maps', '--peers', '50000']);
-    // Absolute wall time (best of 3) on 2 shared cores: 30% for load.
+    const r = runBench<MapsBenchResult>('maps', ['bench', 'maps', '--peers', '50000', '--rounds', '7']);
+    // Absolute wall time on 2 shared cores, best of 7 rounds (the first is cold;
+    // best of 3 measured 66 ms at load 4.5 against 37 ms quiet): 30% for load.
     expectTarget({ name: 'bench maps: batch write, 50k peers', measured: r.batch_write_ms, target: 50, kind: 'max', margin: 0.3, unit: 'ms' });
   });
 });
