@@ -37,7 +37,7 @@ export const STATUS_SCHEMA = 'pathsteer.altpath.status/v1';
 
 /** A route's identity for measurements: prefix, the peer it leaves through, its AS path. */
 export function routeId(prefix: string, r: Route): string {
-  return (r.id ??= `${prefix} via ${r.peer.address} [${r.attrs.pathText}]`);
+  return `${prefix} via ${r.peer.address} [${r.attrs.pathText}]`;
 }
 
 /**

@@ -227,9 +227,9 @@ export class AttrStore {
     return id;
   }
 
-  /** Drop a reference; the set is freed when none is left. */
-  unref(id: number): void {
-    if (--this.refs[id]! > 0) return;
+  /** Drop a reference; the set is freed when none is left (returns true then). */
+  unref(id: number): boolean {
+    if (--this.refs[id]! > 0) return false;
     const a = this.objs[id]!;
     this.objs[id] = undefined;
     this.live--;
@@ -240,6 +240,7 @@ export class AttrStore {
       hit.splice(hit.indexOf(id), 1);
       if (hit.length === 1) this.byHash.set(a.hash, hit[0]!);
     }
+    return true;
   }
 
   get(id: number): RouteAttrs {
@@ -251,13 +252,17 @@ export class AttrStore {
   }
 }
 
+/**
+ * A peer's route (of one policy) with one attribute set. The RIB makes one
+ * object per (peer, policy, attribute set) and shares it between the
+ * prefixes that have that route: a route object says nothing about its
+ * prefix, and equal routes are the same object.
+ */
 export interface Route {
-  peer: RibPeer;
+  readonly peer: RibPeer;
   /** Post-policy (L flag) or pre-policy Adj-RIB-In. */
-  post: boolean;
-  attrs: RouteAttrs;
-  /** Cached routeId (a route belongs to one prefix; set by the controller). */
-  id?: string;
+  readonly post: boolean;
+  readonly attrs: RouteAttrs;
 }
 
 /**
@@ -334,6 +339,8 @@ export class Rib {
   private routeNodes = 0;
   private freeRoute = NONE;
   readonly attrs = new AttrStore();
+  /** attribute set id -> its route objects (one per peer and policy using it; usually one). */
+  private readonly routeObjs: Array<Route | Route[] | undefined> = [];
   private readonly peerMap = new Map<string, RibPeer>();
   /** peer index -> peer (undefined once forgotten; indexes are not reused). */
   private readonly peerList: Array<RibPeer | undefined> = [];
@@ -405,11 +412,29 @@ export class Rib {
   slotRoutes(slot: number, key: PrefixKey): Route[] {
     const out: Route[] = [];
     if (this.keys[slot] !== key) return out;
-    for (let n = this.head[slot]!; n !== NONE; n = this.rNext[n]!) {
-      const pp = this.rPeer[n]!;
-      out.push({ peer: this.peerList[pp >>> 1]!, post: (pp & 1) === 1, attrs: this.attrs.get(this.rAttr[n]!), id: undefined });
-    }
+    for (let n = this.head[slot]!; n !== NONE; n = this.rNext[n]!) out.push(this.routeObj(this.rPeer[n]!, this.rAttr[n]!));
     return out;
+  }
+
+  /** The route object of (peer and policy, attribute set), made once and shared. */
+  private routeObj(pp: number, id: number): Route {
+    const peer = this.peerList[pp >>> 1]!;
+    const post = (pp & 1) === 1;
+    const c = this.routeObjs[id];
+    if (c !== undefined) {
+      if (!Array.isArray(c)) {
+        if (c.peer === peer && c.post === post) return c;
+      } else for (const r of c) if (r.peer === peer && r.post === post) return r;
+    }
+    const r: Route = { peer, post, attrs: this.attrs.get(id) };
+    if (c === undefined) this.routeObjs[id] = r;
+    else if (Array.isArray(c)) c.push(r);
+    else this.routeObjs[id] = [c, r];
+    return r;
+  }
+
+  private unrefAttrs(id: number): void {
+    if (this.attrs.unref(id) && id < this.routeObjs.length) this.routeObjs[id] = undefined;
   }
 
   private newSlot(key: PrefixKey): number {
@@ -479,7 +504,7 @@ export class Rib {
         n = this.rNext[n]!;
       }
       if (n !== NONE) {
-        this.attrs.unref(this.rAttr[n]!);
+        this.unrefAttrs(this.rAttr[n]!);
         this.rAttr[n] = id;
       } else {
         const m = this.newNode();
@@ -499,7 +524,7 @@ export class Rib {
     const next = this.rNext[n]!;
     if (prev === NONE) this.head[slot] = next;
     else this.rNext[prev] = next;
-    this.attrs.unref(this.rAttr[n]!);
+    this.unrefAttrs(this.rAttr[n]!);
     this.rNext[n] = this.freeRoute;
     this.freeRoute = n;
     this.routeCount--;
@@ -569,7 +594,7 @@ export class Rib {
     const pp = ((peer.index << 1) | (post ? 1 : 0)) >>> 0;
     for (const [key, slot] of this.index) {
       for (let n = this.head[slot]!; n !== NONE; n = this.rNext[n]!) {
-        if (this.rPeer[n] === pp) yield [nlriText(keyNlri(key)), { peer, post, attrs: this.attrs.get(this.rAttr[n]!), id: undefined }];
+        if (this.rPeer[n] === pp) yield [nlriText(keyNlri(key)), this.routeObj(pp, this.rAttr[n]!)];
       }
     }
   }
