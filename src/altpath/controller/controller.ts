@@ -62,6 +62,14 @@ interface PrefixPlan {
    * default table). Also the in-force record.
    */
   inForce: ReadonlyArray<Route | null>;
+  /**
+   * What is in force now (inForce, or with an override as [0]) and since
+   * when; carried over to the plan that replaces this one. Earlier records
+   * are in the InForceHistory (a prefix whose routes never changed has none
+   * there).
+   */
+  current: ReadonlyArray<InForceRoute | null> | undefined;
+  since: number;
   /** The override routeId this plan's tables were written with ('' for none). */
   writtenOverride?: string;
 }
@@ -131,6 +139,8 @@ export class AltpathController {
   private readonly stats = new Map<string, RouteStats>();
   private readonly routeInfo = new Map<string, RouteInfo>();
   private readonly inForce: InForceHistory<InForceRoute, PrefixKey>;
+  /** DSCP -> index in an in-force record (0: default traffic, 1 + i: the i-th AltPath DSCP). */
+  private readonly dscpIndex = new Map<number, number>();
   /** Prefixes (text) with a measurement window on any of their routes (most have none: no override to evaluate). */
   private readonly statPrefixes = new Map<string, number>();
   private readonly active = new Map<PrefixKey, number>();
@@ -161,6 +171,8 @@ export class AltpathController {
     this.policy = { improvementMs: config.improvementMs, minSamples: config.minSamples, retransTolerance: config.retransTolerance, ttlMs: config.overrideTtlMs };
     this.excludeAsns = new Set(config.excludeAsns);
     this.inForce = new InForceHistory<InForceRoute, PrefixKey>(config.dscps, sameInForce);
+    config.dscps.forEach((d, i) => this.dscpIndex.set(d, i + 1));
+    this.dscpIndex.set(0, 0);
     this.tables.set(OVERRIDE_SLOT, new Map());
     for (const d of config.dscps) this.tables.set(dscpSlot(d), new Map());
     this.staticActive = config.activePrefixes.map((t) => {
@@ -227,7 +239,7 @@ export class AltpathController {
       const prev = this.active.get(e.key) ?? 0;
       this.active.set(e.key, Math.max(prev, Math.min(s.ts_ms, now)));
       const prefix = nlriText(e.nlri);
-      const was = this.inForce.at(e.key, s.dscp, s.ts_ms);
+      const was = this.inForceAt(e.key, s.dscp, s.ts_ms);
       let id = was === undefined || was === null ? was : typeof was === 'string' ? was : routeId(prefix, was);
       if (id === undefined) id = this.routeNow(e, s.dscp);
       if (!id) {
@@ -243,6 +255,13 @@ export class AltpathController {
       }
       st.add(s);
     }
+  }
+
+  /** The route recorded in force for (prefix, dscp) at t (the current one from the plan, else from the history). */
+  private inForceAt(key: PrefixKey, dscp: number, t: number): InForceRoute | null | undefined {
+    const p = this.plans.get(key);
+    if (p?.current && p.since <= t) return p.current[this.dscpIndex.get(dscp) ?? 0];
+    return this.inForce.at(key, dscp, t);
   }
 
   /** The route that carries (prefix, dscp) by the current ranking (and override). */
@@ -290,9 +309,12 @@ export class AltpathController {
     return false;
   }
 
-  private activeEntries(now: number): PrefixEntry[] {
-    const out: PrefixEntry[] = [];
-    const seen = new Set<PrefixKey>();
+  /**
+   * The active prefixes' entries, one at a time (a cycle handles each and
+   * drops it: entries made all at once would outlive the young generation).
+   */
+  private *activeEntries(now: number): Generator<PrefixEntry> {
+    const seen = this.staticActive.length ? new Set<PrefixKey>() : undefined;
     for (const [k, t] of this.active) {
       if (now - t > this.config.activeWindowMs) {
         this.active.delete(k);
@@ -300,12 +322,11 @@ export class AltpathController {
       }
       const e = this.rib.entry(k);
       if (e) {
-        out.push(e);
-        seen.add(k);
+        seen?.add(k);
+        yield e;
       }
     }
-    if (this.staticActive.length) for (const e of this.rib.entries()) if (!seen.has(e.key) && this.isStaticActive(e)) out.push(e);
-    return out;
+    if (seen) for (const e of this.rib.entries()) if (!seen.has(e.key) && this.isStaticActive(e)) yield e;
   }
 
   // ------------------------------------------------------------------ cycle
@@ -348,6 +369,8 @@ export class AltpathController {
       primary: ranked.primary,
       excluded: ranked.excluded,
       inForce,
+      current: old?.current,
+      since: old?.since ?? 0,
     };
     this.plans.set(e.key, plan);
     return plan;
@@ -439,10 +462,11 @@ export class AltpathController {
         changes.push({ slot, op: 'delete', prefix, family });
       }
     };
-    const entries = this.activeEntries(now);
+    let activeCount = 0;
     let added = 0;
     let removed = 0;
-    for (const e of entries) {
+    for (const e of this.activeEntries(now)) {
+      activeCount++;
       const plan = this.plan(e);
       const o = this.evaluateOverride(plan, e, now);
       added += o.added;
@@ -459,10 +483,17 @@ export class AltpathController {
         put(slotNames[i]!, slots[i]!, prefix, family, a ? routeNextHop(a, family) : undefined, a);
       }
       put(OVERRIDE_SLOT, overrideTable, prefix, family, ov?.nextHop, ov?.routeId);
+      let rec: ReadonlyArray<InForceRoute | null> = f;
       if (ov) {
         const def = ov.routeId;
-        this.inForce.record(plan.key, f.map((r, i) => (i > 0 && r !== f[0] ? r : def)), now);
-      } else this.inForce.record(plan.key, f, now);
+        rec = f.map((r, i) => (i > 0 && r !== f[0] ? r : def));
+      }
+      const cur = plan.current;
+      if (!cur || cur.length !== rec.length || !cur.every((r, i) => sameInForce(r, rec[i] ?? null))) {
+        if (cur) this.inForce.record(plan.key, cur, plan.since);
+        plan.current = rec;
+        plan.since = now;
+      }
     }
     // plans (and overrides) of prefixes that left the RIB or went idle
     for (const [k, plan] of this.plans) {
@@ -484,7 +515,7 @@ export class AltpathController {
     this.last = {
       at: new Date(now).toISOString(),
       ms: +(performance.now() - t0).toFixed(3),
-      active_prefixes: entries.length,
+      active_prefixes: activeCount,
       injected: Object.fromEntries([...this.tables].map(([k, v]) => [k, v.size])),
       overrides: this.overrides.size,
       overrides_added: added,
@@ -508,7 +539,7 @@ export class AltpathController {
   status(o: { all?: boolean; limit?: number } = {}): unknown {
     const limit = Number.isFinite(o.limit) && o.limit! > 0 ? o.limit! : 1000;
     const now = Date.now();
-    const activeKeys = new Set(this.activeEntries(now).map((e) => e.key));
+    const activeKeys = new Set([...this.activeEntries(now)].map((e) => e.key));
     const prefixes: unknown[] = [];
     const list = o.all ? this.rib.entries() : [...activeKeys].map((k) => this.rib.entry(k)!).filter(Boolean)[Symbol.iterator]();
     for (const e of list) {

@@ -488,6 +488,8 @@ export class Rib {
     if (nlri.length === 0) return;
     const pp = ((peer.index << 1) | (post ? 1 : 0)) >>> 0;
     const id = this.attrs.intern(attrs, nlri.length);
+    // the route object now, once per UPDATE, rather than when a cycle first ranks each prefix
+    this.routeObj(pp, id);
     for (let i = 0; i < nlri.length; i++) {
       const p = nlri[i]!;
       const key = nlriKey(p);
