@@ -41,7 +41,10 @@ export interface RibPeer {
  * route: the ranking's property reads stay monomorphic). The AS path is kept
  * flat (`[type, count, asn..., type, count, asn...]`, one array instead of
  * one per segment); `asPath`, the path text and the set of ASNs are made
- * only when asked for (status, exclusions).
+ * only when asked for (status, exclusions). Rare attributes (ATOMIC_AGGREGATE,
+ * AGGREGATOR, COMMUNITIES) live in one side object made only when present,
+ * and next-hop strings are shared: a full table holds hundreds of thousands
+ * of these.
  */
 export class RouteAttrs implements PathAttributes {
   readonly origin: PathAttributes['origin'];
@@ -51,9 +54,6 @@ export class RouteAttrs implements PathAttributes {
   readonly mpNextHop: string | undefined;
   readonly med: number | undefined;
   readonly localPref: number | undefined;
-  readonly atomicAggregate: boolean | undefined;
-  readonly aggregator: PathAttributes['aggregator'];
-  readonly communities: number[] | undefined;
   readonly asPathLen: number;
   /** First AS of the path (the neighbour AS for MED comparison), 0 when the path is empty. */
   readonly neighborAs: number;
@@ -61,18 +61,17 @@ export class RouteAttrs implements PathAttributes {
   readonly originAs: number;
   /** Hash of every attribute (AttrStore interning). */
   readonly hash: number;
-  private text?: string;
-  private set?: ReadonlySet<number>;
+  private readonly rare: Pick<PathAttributes, 'atomicAggregate' | 'aggregator' | 'communities'> | undefined;
+  private memo: { text?: string; set?: ReadonlySet<number> } | undefined;
 
   constructor(a: PathAttributes) {
     this.origin = a.origin;
-    this.nextHop = a.nextHop;
-    this.mpNextHop = a.mpNextHop;
+    this.nextHop = sharedHop(a.nextHop);
+    this.mpNextHop = sharedHop(a.mpNextHop);
     this.med = a.med;
     this.localPref = a.localPref;
-    this.atomicAggregate = a.atomicAggregate;
-    this.aggregator = a.aggregator;
-    this.communities = a.communities;
+    this.rare = a.atomicAggregate !== undefined || a.aggregator !== undefined || a.communities !== undefined ? { atomicAggregate: a.atomicAggregate, aggregator: a.aggregator, communities: a.communities } : undefined;
+    this.memo = undefined;
     let first = 0;
     let last = 0;
     let n = 0;
@@ -107,14 +106,28 @@ export class RouteAttrs implements PathAttributes {
     return out;
   }
 
+  get atomicAggregate(): boolean | undefined {
+    return this.rare?.atomicAggregate;
+  }
+
+  get aggregator(): PathAttributes['aggregator'] {
+    return this.rare?.aggregator;
+  }
+
+  get communities(): number[] | undefined {
+    return this.rare?.communities;
+  }
+
   /** "65001 65002 {65003,65004}". */
   get pathText(): string {
-    return (this.text ??= formatAsPath(this.asPath));
+    const m = (this.memo ??= {});
+    return (m.text ??= formatAsPath(this.asPath));
   }
 
   /** Every ASN on the path. */
   get asns(): ReadonlySet<number> {
-    if (!this.set) {
+    const m = (this.memo ??= {});
+    if (!m.set) {
       const s = new Set<number>();
       const p = this.path;
       for (let i = 0; i < p.length; ) {
@@ -123,10 +136,23 @@ export class RouteAttrs implements PathAttributes {
         if (type === AsSegmentType.AS_SEQUENCE || type === AsSegmentType.AS_SET) for (let j = 0; j < n; j++) s.add(p[i + 2 + j]!);
         i += 2 + n;
       }
-      this.set = s;
+      m.set = s;
     }
-    return this.set;
+    return m.set;
   }
+}
+
+/** Next-hop texts seen (a few hundred peers' addresses in practice; bounded). */
+const hops = new Map<string, string>();
+const MAX_SHARED_HOPS = 65536;
+
+/** One string per next-hop text instead of one per UPDATE. */
+function sharedHop(h: string | undefined): string | undefined {
+  if (h === undefined) return h;
+  const s = hops.get(h);
+  if (s !== undefined) return s;
+  if (hops.size < MAX_SHARED_HOPS) hops.set(h, h);
+  return h;
 }
 
 function mix(h: number, x: number): number {
