@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { nlriKey, nlriText, parseNlri } from '../../src/altpath/bgp/nlri.js';
 import type { PathAttributes } from '../../src/altpath/bgp/update.js';
 import { candidates, rankPrefix, rankRoutes, selectBest } from '../../src/altpath/rib/ranking.js';
-import { AttrStore, Rib, routeAttrs, sameAttrs, type RibPeer } from '../../src/altpath/rib/rib.js';
+import { AttrStore, PrefixIndex, Rib, routeAttrs, sameAttrs, type RibPeer } from '../../src/altpath/rib/rib.js';
 
 let n = 0;
 function peer(rib: Rib, address: string, asn: number, o: Partial<RibPeer> = {}): RibPeer {
@@ -190,6 +190,33 @@ describe('attribute store (interning)', () => {
 });
 
 describe('prefix index', () => {
+  it('PrefixIndex agrees with a Map through inserts, updates, deletes and growth (integer keys of every sign, string keys)', () => {
+    const idx = new PrefixIndex(4);
+    const ref = new Map<number | string, number>();
+    let seed = 12345;
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const keyOf = (r: number): number | string => {
+      if (r % 10 === 0) return `v4:${r}/32`;
+      if (r % 10 === 1) return `20010db8${(r % 4096).toString(16)}/48`;
+      const len = r % 27;
+      return nlriKey({ family: 4, net: (Math.imul(r, 0x9e3779b1) & (len === 0 ? 0 : 0xffffffff << (32 - len))) >>> 0, len }) as number;
+    };
+    for (let i = 0; i < 20000; i++) {
+      const r = rnd() % 6000;
+      const k = keyOf(r);
+      if (rnd() % 3 === 0) {
+        idx.delete(k);
+        ref.delete(k);
+      } else {
+        idx.set(k, i);
+        ref.set(k, i);
+      }
+    }
+    expect(idx.size).toBe(ref.size);
+    for (let r = 0; r < 6000; r++) expect(idx.get(keyOf(r))).toBe(ref.get(keyOf(r)));
+    expect([...ref.keys()].some((k) => typeof k === 'number' && k < 0)).toBe(true);
+  });
+
   it('IPv4 (short and long prefixes) and IPv6 prefixes each have their own entry; a dropped prefix leaves the index', () => {
     const rib = new Rib();
     const a = peer(rib, '198.18.0.1', 65001);

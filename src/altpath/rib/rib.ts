@@ -339,6 +339,108 @@ export function routeNextHop(r: Route, family: 4 | 6): string | undefined {
 }
 
 const NONE = -1;
+/** The key of a free slot: no prefix key is this (an integer key's low 6 bits are its length, <= 26). */
+const FREE_KEY = 0x7fffffff;
+
+/**
+ * Prefix key -> slot. Integer keys (IPv4 up to /26, a full table's prefixes)
+ * live in an open-addressing hash table in typed arrays (linear probing,
+ * one cache line per lookup, nothing for the garbage collector to trace);
+ * string keys (longer IPv4 prefixes, IPv6) in a Map.
+ */
+export class PrefixIndex {
+  /** A key no prefix has: the low 6 bits of an integer key are its length (<= 26). */
+  private static readonly EMPTY = 63;
+  private static readonly GONE = 62;
+  private keys: Int32Array;
+  private vals: Int32Array;
+  private mask: number;
+  private used = 0;
+  private ints = 0;
+  private readonly strs = new Map<string, number>();
+
+  constructor(capacity = 1024) {
+    let cap = 16;
+    while (cap < capacity * 2) cap *= 2;
+    this.keys = new Int32Array(cap).fill(PrefixIndex.EMPTY);
+    this.vals = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+
+  get size(): number {
+    return this.ints + this.strs.size;
+  }
+
+  private static hash(k: number): number {
+    return Math.imul(k ^ (k >>> 15), 0x2c1b3c6d) ^ (k >>> 12);
+  }
+
+  get(key: PrefixKey): number | undefined {
+    if (typeof key !== 'number') return this.strs.get(key);
+    const keys = this.keys;
+    for (let i = PrefixIndex.hash(key) & this.mask; ; i = (i + 1) & this.mask) {
+      const k = keys[i]!;
+      if (k === key) return this.vals[i]!;
+      if (k === PrefixIndex.EMPTY) return undefined;
+    }
+  }
+
+  set(key: PrefixKey, slot: number): void {
+    if (typeof key !== 'number') {
+      this.strs.set(key, slot);
+      return;
+    }
+    const keys = this.keys;
+    let gone = -1;
+    let i = PrefixIndex.hash(key) & this.mask;
+    for (; ; i = (i + 1) & this.mask) {
+      const k = keys[i]!;
+      if (k === key) {
+        this.vals[i] = slot;
+        return;
+      }
+      if (k === PrefixIndex.EMPTY) break;
+      if (k === PrefixIndex.GONE && gone < 0) gone = i;
+    }
+    if (gone >= 0) i = gone;
+    else this.used++;
+    keys[i] = key;
+    this.vals[i] = slot;
+    this.ints++;
+    if (this.used * 2 > keys.length) this.rehash(this.ints * 4 > keys.length ? keys.length * 2 : keys.length);
+  }
+
+  delete(key: PrefixKey): void {
+    if (typeof key !== 'number') {
+      this.strs.delete(key);
+      return;
+    }
+    const keys = this.keys;
+    for (let i = PrefixIndex.hash(key) & this.mask; ; i = (i + 1) & this.mask) {
+      const k = keys[i]!;
+      if (k === key) {
+        keys[i] = PrefixIndex.GONE;
+        this.ints--;
+        return;
+      }
+      if (k === PrefixIndex.EMPTY) return;
+    }
+  }
+
+  private rehash(cap: number): void {
+    const oldKeys = this.keys;
+    const oldVals = this.vals;
+    this.keys = new Int32Array(cap).fill(PrefixIndex.EMPTY);
+    this.vals = new Int32Array(cap);
+    this.mask = cap - 1;
+    this.used = 0;
+    this.ints = 0;
+    for (let i = 0; i < oldKeys.length; i++) {
+      const k = oldKeys[i]!;
+      if (k !== PrefixIndex.EMPTY && k !== PrefixIndex.GONE) this.set(k, oldVals[i]!);
+    }
+  }
+}
 
 /**
  * Every peer's Adj-RIB-In, packed: a prefix is a slot (an index into typed
@@ -351,7 +453,7 @@ const NONE = -1;
  */
 export class Rib {
   /** prefix key -> slot */
-  private readonly index = new Map<PrefixKey, number>();
+  private readonly index = new PrefixIndex();
   private keys: PrefixKey[] = [];
   private head = new Int32Array(1024);
   private versions = new Float64Array(1024);
@@ -425,8 +527,13 @@ export class Rib {
     return slot === undefined ? undefined : new PrefixEntry(this, slot, key);
   }
 
+  /** Whether a slot holds a prefix. */
+  private live(slot: number): boolean {
+    return this.keys[slot] !== FREE_KEY;
+  }
+
   *entries(): IterableIterator<PrefixEntry> {
-    for (const [key, slot] of this.index) yield new PrefixEntry(this, slot, key);
+    for (let slot = 0; slot < this.keys.length; slot++) if (this.live(slot)) yield new PrefixEntry(this, slot, this.keys[slot]!);
   }
 
   /** @internal PrefixEntry: the slot's version, -1 when the slot no longer holds `key`. */
@@ -585,7 +692,8 @@ export class Rib {
   clearPeer(peer: RibPeer): number {
     let removed = 0;
     const drop: number[] = [];
-    for (const slot of this.index.values()) {
+    for (let slot = 0; slot < this.keys.length; slot++) {
+      if (!this.live(slot)) continue;
       let prev = NONE;
       let n = this.head[slot]!;
       let hit = false;
@@ -620,7 +728,9 @@ export class Rib {
   /** One peer's Adj-RIB-In of one policy: [prefix text, route]. */
   *adjRibIn(peer: RibPeer, post: boolean): IterableIterator<[string, Route]> {
     const pp = ((peer.index << 1) | (post ? 1 : 0)) >>> 0;
-    for (const [key, slot] of this.index) {
+    for (let slot = 0; slot < this.keys.length; slot++) {
+      if (!this.live(slot)) continue;
+      const key = this.keys[slot]!;
       for (let n = this.head[slot]!; n !== NONE; n = this.rNext[n]!) {
         if (this.rPeer[n] === pp) yield [nlriText(keyNlri(key)), this.routeObj(pp, this.rAttr[n]!)];
       }
@@ -631,7 +741,7 @@ export class Rib {
   counts(): Map<RibPeer, { pre: number; post: number }> {
     const pre = new Uint32Array(this.peerList.length);
     const post = new Uint32Array(this.peerList.length);
-    for (const slot of this.index.values()) {
+    for (let slot = 0; slot < this.keys.length; slot++) {
       for (let n = this.head[slot]!; n !== NONE; n = this.rNext[n]!) {
         const pp = this.rPeer[n]!;
         (pp & 1 ? post : pre)[pp >>> 1]!++;
@@ -677,7 +787,7 @@ export class Rib {
     this.index.delete(key);
     const n = keyNlri(key);
     (n.family === 4 ? this.lens4 : this.lens6)[n.len]!--;
-    this.keys[slot] = 0x7fffffff; // no prefix key is this (IPv4 keys have a length in the low 6 bits <= 32)
+    this.keys[slot] = FREE_KEY;
     this.freeSlots.push(slot);
   }
 }
