@@ -37,6 +37,7 @@ const BENCHES = {
   'gateway-updates': ['gateway', 'bench', 'updates', '--peers', '50000', '--ports', '32', '--json'],
   ranker: ['bench', 'ranker', '--json'],
   maxmin: ['bench', 'maxmin', '--json'],
+  altpath: ['bench', 'altpath', '--json'],
 };
 
 // ---------------------------------------------------------------------------
@@ -62,6 +63,7 @@ const ROWS = [
   ['gateway-memory', 'gateway-sim path memory (`gateway bench memory`)', (j) => `PBM ${x1(j.pbm_ratio)}, HI ${x1(j.hi_ratio)}`, (j) => `PBM >= 15x: ${met(j.meets_targets.pbm)}; HI >= 25x: ${met(j.meets_targets.hi)} (gateway-sim/README.md)`, 'the naive one-port-per-entry table, same peers'],
   ['gateway-updates', 'table updates, 50k peers x 32 ports (`gateway bench updates`)', (j) => `${x1(j.speedup)} (passes alone ${x1(j.pipeline_speedup)}, CPU and ASIC overlapped ${x1(j.modelled_speedup)})`, (j) => `>= 1000x: ${met(j.speedup >= 1000)}`, 'PCIe at 10,000 transactions/s vs packets incl. encoding them on the CPU, in series with the passes'],
   ['ranker', 'ranking a 16K-server Clos at `pathsteer rank` defaults (`bench ranker`)', (j) => `${Math.round(j.seconds)} s wall (${j.traffic_samples}x${j.routing_samples} samples x ${j.candidates} candidates, ${j.epoch_ms} ms epochs, ${j.workers} workers); ${j.cpu_s_per_estimate} CPU s per estimate: about ${Math.round(j.build_s + (j.estimates * j.cpu_s_per_estimate) / j.workers)} s on ${j.workers} idle cores`, (j) => `<= 60 s: ${met(j.seconds <= 60)}`, "absolute, at the tool's default epoch and sample counts"],
+  ['altpath', 'AltPath controller, 1M IPv4 prefixes x 3 peers, 100k active prefixes (`bench altpath`)', (j) => `first cycle ${ms(j.cycle_first_cpu_ms)} CPU (${ms(j.cycle_first_ms)} wall, ${j.cycle_first_changes} routes), churn cycle ${ms(j.cycle_churn_cpu_ms)} CPU; ingest ${Math.round(j.ingest_routes_per_cpu_s / 1000)}k routes per CPU-s (${Math.round(j.ingest_routes_per_s / 1000)}k/s wall); peak RSS ${j.peak_rss_mb} MB`, (j) => `cycle <= 1 s: ${met(j.cycle_first_cpu_ms <= 1000 && j.cycle_churn_cpu_ms <= 1000)}; ingest >= 200k routes/s: ${met(j.ingest_routes_per_cpu_s >= 200_000)}`, 'absolute, CPU time of the process (wall clock beside; bench/README.md)'],
   ['maxmin', 'approximate max-min on the 16K-server instance (`bench maxmin`)', (j) => `${j.speedup}x, aggregate error ${pct(j.aggregate_error)}, per flow max ${pct(j.flow_max_rel_error, 1)}, ${pct(j.flows_off_1pct)} of flows off > 1%`, (j) => `>= 30x: ${met(j.speedup >= 30)}; <= 1%: ${met(j.aggregate_error <= 0.01)}`, 'exact 1-waterfilling (SWARM Fig. 11 reference)'],
 ];
 

@@ -103,6 +103,23 @@ describe('AltPath controller cycle (memory injector)', () => {
     expect(table(mem.written(), 'override')).toEqual({});
   });
 
+  it('a sample joins the route in force when it closed, before and after a route change', async () => {
+    const { ctl, session } = make();
+    await ctl.cycle(1_000_000);
+    feed(session, [{ type: 'route-monitoring', peer: { address: '198.18.11.10', asn: 65002, bgpId: '198.18.11.10' }, update: { withdrawn: [parseNlri(P)] } }]);
+    await ctl.cycle(1_000_100);
+    await ctl.cycle(1_000_200);
+    ctl.ingest([sample(12, 30, 1_000_050), sample(12, 40, 1_000_150), sample(12, 41, 1_000_250), sample(0, 20, 999_999)], 1_000_300);
+    const perf = (ctl.status() as { performance: Array<{ route_id: string; samples: number }> }).performance;
+    const by = Object.fromEntries(perf.map((p) => [p.route_id, p.samples]));
+    expect(by).toEqual({
+      [`${P} via 198.18.11.10 [65002 65002]`]: 1,
+      [`${P} via 198.18.11.14 [65003 65003 65003]`]: 2,
+      // before any record: the ranking now
+      [`${P} via 198.18.11.6 [65001]`]: 1,
+    });
+  });
+
   it('no override below the 20 ms threshold, with worse retransmissions, or with too few samples', async () => {
     const mk = async (alt: Partial<ConnSample> & { srtt: number }, n = 6): Promise<number> => {
       const { ctl } = make();

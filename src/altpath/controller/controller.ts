@@ -37,22 +37,72 @@ export const STATUS_SCHEMA = 'pathsteer.altpath.status/v1';
 
 /** A route's identity for measurements: prefix, the peer it leaves through, its AS path. */
 export function routeId(prefix: string, r: Route): string {
-  return (r.id ??= `${prefix} via ${r.peer.address} [${r.attrs.pathText}]`);
+  return `${prefix} via ${r.peer.address} [${r.attrs.pathText}]`;
 }
 
-/** What a cycle decided for one prefix, reused while the prefix's routes and the peers do not change. */
+/**
+ * What a cycle decided for one prefix, reused while the prefix's routes and
+ * the peers do not change. It holds routes, not their ids: an id (a string
+ * per route) is made only when something reads it (a sample join, status,
+ * an override decision), not for each of the prefixes a first cycle writes.
+ */
 interface PrefixPlan {
+  key: PrefixKey;
   version: number;
   epoch: number;
   cycle: number;
   prefix: string;
   family: 4 | 6;
-  ranked: Ranked;
-  primaryId: string;
-  /** Per DSCP (config order): the alternate's id and next hop, or undefined (default route). */
-  alts: Array<{ id: string; nextHop: string } | undefined>;
+  primary: Route | undefined;
+  excluded: Ranked['excluded'];
+  /**
+   * What default traffic ([0], BGP's best) and each DSCP ([1 + i], config
+   * order) take without an override: the DSCP's alternate when it has one
+   * with a next hop, else the same route as [0] (its traffic takes the
+   * default table). Also the in-force record.
+   */
+  inForce: ReadonlyArray<Route | null>;
+  /**
+   * What is in force now (inForce, or with an override as [0]) and since
+   * when; carried over to the plan that replaces this one. Earlier records
+   * are in the InForceHistory (a prefix whose routes never changed has none
+   * there).
+   */
+  current: ReadonlyArray<InForceRoute | null> | undefined;
+  since: number;
   /** The override routeId this plan's tables were written with ('' for none). */
   writtenOverride?: string;
+}
+
+/** A route recorded in force: a RIB route, or an override's routeId. */
+type InForceRoute = Route | string;
+
+function sameInForce(a: InForceRoute | null, b: InForceRoute | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a === 'string' || typeof b === 'string') return false;
+  // a route announced again with the same attributes is the same route
+  return a.peer === b.peer && a.attrs === b.attrs;
+}
+
+/**
+ * A table entry and the change that wrote it, one object (a first cycle
+ * writes every active prefix). Its routeId is made when first read.
+ */
+class TableRoute implements RouteChange, InjectedRoute {
+  readonly op = 'set' as const;
+  constructor(
+    readonly slot: TableSlot,
+    readonly prefix: string,
+    readonly family: 4 | 6,
+    readonly nextHop: string,
+    /** The route (or an override's routeId). */
+    public route: InForceRoute,
+  ) {}
+
+  get routeId(): string {
+    const r = this.route;
+    return typeof r === 'string' ? r : routeId(this.prefix, r);
+  }
 }
 
 export interface CycleReport {
@@ -88,7 +138,11 @@ export class AltpathController {
   private readonly log: Logger;
   private readonly stats = new Map<string, RouteStats>();
   private readonly routeInfo = new Map<string, RouteInfo>();
-  private readonly inForce: InForceHistory;
+  private readonly inForce: InForceHistory<InForceRoute, PrefixKey>;
+  /** DSCP -> index in an in-force record (0: default traffic, 1 + i: the i-th AltPath DSCP). */
+  private readonly dscpIndex = new Map<number, number>();
+  /** Prefixes (text) with a measurement window on any of their routes (most have none: no override to evaluate). */
+  private readonly statPrefixes = new Map<string, number>();
   private readonly active = new Map<PrefixKey, number>();
   private readonly overrides = new Map<string, Override>();
   private readonly staticActive: Array<{ family: 4 | 6; net: number; bytes: Buffer; len: number }>;
@@ -116,7 +170,9 @@ export class AltpathController {
     this.injectors = opts.injectors ?? opts.injectorsFromConfig?.(config, this.log) ?? [];
     this.policy = { improvementMs: config.improvementMs, minSamples: config.minSamples, retransTolerance: config.retransTolerance, ttlMs: config.overrideTtlMs };
     this.excludeAsns = new Set(config.excludeAsns);
-    this.inForce = new InForceHistory(config.dscps);
+    this.inForce = new InForceHistory<InForceRoute, PrefixKey>(config.dscps, sameInForce);
+    config.dscps.forEach((d, i) => this.dscpIndex.set(d, i + 1));
+    this.dscpIndex.set(0, 0);
     this.tables.set(OVERRIDE_SLOT, new Map());
     for (const d of config.dscps) this.tables.set(dscpSlot(d), new Map());
     this.staticActive = config.activePrefixes.map((t) => {
@@ -183,7 +239,8 @@ export class AltpathController {
       const prev = this.active.get(e.key) ?? 0;
       this.active.set(e.key, Math.max(prev, Math.min(s.ts_ms, now)));
       const prefix = nlriText(e.nlri);
-      let id = this.inForce.at(prefix, s.dscp, s.ts_ms);
+      const was = this.inForceAt(e.key, s.dscp, s.ts_ms);
+      let id = was === undefined || was === null ? was : typeof was === 'string' ? was : routeId(prefix, was);
       if (id === undefined) id = this.routeNow(e, s.dscp);
       if (!id) {
         this.counters.samples_unjoined++;
@@ -194,9 +251,17 @@ export class AltpathController {
         this.stats.set(id, (st = new RouteStats()));
         const r = e.routes.find((x) => routeId(prefix, x) === id);
         this.routeInfo.set(id, r ? this.info(prefix, r, e.nlri.family) : { prefix, peer: '', peer_asn: 0, next_hop: null, as_path: '' });
+        this.statPrefixes.set(prefix, (this.statPrefixes.get(prefix) ?? 0) + 1);
       }
       st.add(s);
     }
+  }
+
+  /** The route recorded in force for (prefix, dscp) at t (the current one from the plan, else from the history). */
+  private inForceAt(key: PrefixKey, dscp: number, t: number): InForceRoute | null | undefined {
+    const p = this.plans.get(key);
+    if (p?.current && p.since <= t) return p.current[this.dscpIndex.get(dscp) ?? 0];
+    return this.inForce.at(key, dscp, t);
   }
 
   /** The route that carries (prefix, dscp) by the current ranking (and override). */
@@ -244,9 +309,12 @@ export class AltpathController {
     return false;
   }
 
-  private activeEntries(now: number): PrefixEntry[] {
-    const out: PrefixEntry[] = [];
-    const seen = new Set<PrefixKey>();
+  /**
+   * The active prefixes' entries, one at a time (a cycle handles each and
+   * drops it: entries made all at once would outlive the young generation).
+   */
+  private *activeEntries(now: number): Generator<PrefixEntry> {
+    const seen = this.staticActive.length ? new Set<PrefixKey>() : undefined;
     for (const [k, t] of this.active) {
       if (now - t > this.config.activeWindowMs) {
         this.active.delete(k);
@@ -254,12 +322,11 @@ export class AltpathController {
       }
       const e = this.rib.entry(k);
       if (e) {
-        out.push(e);
-        seen.add(k);
+        seen?.add(k);
+        yield e;
       }
     }
-    if (this.staticActive.length) for (const e of this.rib.entries()) if (!seen.has(e.key) && this.isStaticActive(e)) out.push(e);
-    return out;
+    if (seen) for (const e of this.rib.entries()) if (!seen.has(e.key) && this.isStaticActive(e)) yield e;
   }
 
   // ------------------------------------------------------------------ cycle
@@ -284,29 +351,41 @@ export class AltpathController {
     const prefix = old?.prefix ?? nlriText(e.nlri);
     const fam = e.family;
     const ranked = rankPrefix(e, { excludeAsns: this.excludeAsns, alternates: this.config.dscps.length });
+    const n = this.config.dscps.length;
+    const def = ranked.primary ?? null;
+    const inForce: Array<Route | null> = new Array(n + 1);
+    inForce[0] = def;
+    for (let i = 0; i < n; i++) {
+      const a = ranked.alternates[i];
+      inForce[i + 1] = a && routeNextHop(a, fam) ? a : def;
+    }
     const plan: PrefixPlan = {
+      key: e.key,
       version: e.version,
       epoch: this.rib.epoch,
       cycle: this.cycleNo,
       prefix,
       family: fam,
-      ranked,
-      primaryId: ranked.primary ? routeId(prefix, ranked.primary) : '',
-      alts: this.config.dscps.map((_, i) => {
-        const a = ranked.alternates[i];
-        const nh = a ? routeNextHop(a, fam) : undefined;
-        return a && nh ? { id: routeId(prefix, a), nextHop: nh } : undefined;
-      }),
+      primary: ranked.primary,
+      excluded: ranked.excluded,
+      inForce,
+      current: old?.current,
+      since: old?.since ?? 0,
     };
     this.plans.set(e.key, plan);
     return plan;
   }
 
-  private evaluateOverride(plan: PrefixPlan, now: number): { added: number; removed: number } {
-    const { prefix, ranked: r, primaryId } = plan;
+  private evaluateOverride(plan: PrefixPlan, e: PrefixEntry, now: number): { added: number; removed: number } {
+    const { prefix } = plan;
     let added = 0;
     let removed = 0;
     let ov = this.overrides.get(prefix);
+    // most prefixes have neither an override nor samples: nothing to decide, no ids to make
+    if (!ov && (plan.excluded === 'destination' || !plan.primary || !this.statPrefixes.has(prefix))) return { added, removed };
+    const primaryId = plan.primary ? routeId(prefix, plan.primary) : '';
+    if (!ov && (this.stats.get(primaryId)?.count ?? 0) < this.policy.minSamples) return { added, removed };
+    const r = rankPrefix(e, { excludeAsns: this.excludeAsns, alternates: this.config.dscps.length });
     if (ov) {
       const gone = !r.ranked.some((x) => routeId(prefix, x) === ov!.routeId);
       if (gone || now >= ov.expiresAt || primaryId === ov.routeId) {
@@ -352,22 +431,30 @@ export class AltpathController {
     for (const [id, st] of this.stats) {
       if (st.prune(since) === 0) {
         this.stats.delete(id);
+        const p = this.routeInfo.get(id)?.prefix;
         this.routeInfo.delete(id);
+        if (p !== undefined) {
+          const left = (this.statPrefixes.get(p) ?? 1) - 1;
+          if (left > 0) this.statPrefixes.set(p, left);
+          else this.statPrefixes.delete(p);
+        }
       }
     }
     this.inForce.prune(since);
-    const slots = this.config.dscps.map((d) => this.tables.get(dscpSlot(d))!);
+    const slotNames = this.config.dscps.map((d) => dscpSlot(d));
+    const slots = slotNames.map((d) => this.tables.get(d)!);
     const overrideTable = this.tables.get(OVERRIDE_SLOT)!;
     const changes: RouteChange[] = [];
-    const put = (slot: TableSlot, m: Map<string, InjectedRoute>, prefix: string, family: 4 | 6, nextHop?: string, id?: string): void => {
+    const put = (slot: TableSlot, m: Map<string, InjectedRoute>, prefix: string, family: 4 | 6, nextHop?: string, route?: InForceRoute): void => {
       const cur = m.get(prefix);
       if (nextHop) {
         if (cur && cur.nextHop === nextHop) {
-          cur.routeId = id!;
+          if (cur instanceof TableRoute) cur.route = route!;
+          else cur.routeId = typeof route === 'string' ? route : routeId(prefix, route!);
           return;
         }
         // one object serves as the change and as the table entry (a first cycle writes every active prefix)
-        const c: RouteChange & InjectedRoute = { slot, op: 'set', prefix, family, nextHop, routeId: id! };
+        const c = new TableRoute(slot, prefix, family, nextHop, route!);
         m.set(prefix, c);
         changes.push(c);
       } else if (cur) {
@@ -375,12 +462,13 @@ export class AltpathController {
         changes.push({ slot, op: 'delete', prefix, family });
       }
     };
-    const entries = this.activeEntries(now);
+    let activeCount = 0;
     let added = 0;
     let removed = 0;
-    for (const e of entries) {
+    for (const e of this.activeEntries(now)) {
+      activeCount++;
       const plan = this.plan(e);
-      const o = this.evaluateOverride(plan, now);
+      const o = this.evaluateOverride(plan, e, now);
       added += o.added;
       removed += o.removed;
       const ov = this.overrides.get(plan.prefix);
@@ -389,18 +477,31 @@ export class AltpathController {
       if (plan.writtenOverride === ovId) continue;
       plan.writtenOverride = ovId;
       const { prefix, family } = plan;
-      for (let i = 0; i < slots.length; i++) put(dscpSlot(this.config.dscps[i]!), slots[i]!, prefix, family, plan.alts[i]?.nextHop, plan.alts[i]?.id);
+      const f = plan.inForce;
+      for (let i = 0; i < slots.length; i++) {
+        const a = f[i + 1] !== f[0] ? f[i + 1]! : undefined;
+        put(slotNames[i]!, slots[i]!, prefix, family, a ? routeNextHop(a, family) : undefined, a);
+      }
       put(OVERRIDE_SLOT, overrideTable, prefix, family, ov?.nextHop, ov?.routeId);
-      const def = ov ? ov.routeId : plan.primaryId || null;
-      this.inForce.record(prefix, [def, ...plan.alts.map((a) => a?.id ?? def)], now);
+      let rec: ReadonlyArray<InForceRoute | null> = f;
+      if (ov) {
+        const def = ov.routeId;
+        rec = f.map((r, i) => (i > 0 && r !== f[0] ? r : def));
+      }
+      const cur = plan.current;
+      if (!cur || cur.length !== rec.length || !cur.every((r, i) => sameInForce(r, rec[i] ?? null))) {
+        if (cur) this.inForce.record(plan.key, cur, plan.since);
+        plan.current = rec;
+        plan.since = now;
+      }
     }
     // plans (and overrides) of prefixes that left the RIB or went idle
     for (const [k, plan] of this.plans) {
       if (plan.cycle === this.cycleNo) continue;
       this.plans.delete(k);
-      for (let i = 0; i < slots.length; i++) put(dscpSlot(this.config.dscps[i]!), slots[i]!, plan.prefix, plan.family);
+      for (let i = 0; i < slots.length; i++) put(slotNames[i]!, slots[i]!, plan.prefix, plan.family);
       put(OVERRIDE_SLOT, overrideTable, plan.prefix, plan.family);
-      this.inForce.delete(plan.prefix);
+      this.inForce.delete(plan.key);
       const ov = this.overrides.get(plan.prefix);
       if (ov) {
         this.overrides.delete(plan.prefix);
@@ -414,7 +515,7 @@ export class AltpathController {
     this.last = {
       at: new Date(now).toISOString(),
       ms: +(performance.now() - t0).toFixed(3),
-      active_prefixes: entries.length,
+      active_prefixes: activeCount,
       injected: Object.fromEntries([...this.tables].map(([k, v]) => [k, v.size])),
       overrides: this.overrides.size,
       overrides_added: added,
@@ -438,7 +539,7 @@ export class AltpathController {
   status(o: { all?: boolean; limit?: number } = {}): unknown {
     const limit = Number.isFinite(o.limit) && o.limit! > 0 ? o.limit! : 1000;
     const now = Date.now();
-    const activeKeys = new Set(this.activeEntries(now).map((e) => e.key));
+    const activeKeys = new Set([...this.activeEntries(now)].map((e) => e.key));
     const prefixes: unknown[] = [];
     const list = o.all ? this.rib.entries() : [...activeKeys].map((k) => this.rib.entry(k)!).filter(Boolean)[Symbol.iterator]();
     for (const e of list) {

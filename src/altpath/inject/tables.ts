@@ -41,7 +41,10 @@ export function diffTables(written: RouteTables, desired: RouteTables): RouteCha
     const have = written.get(slot);
     for (const [prefix, r] of want) {
       const h = have?.get(prefix);
-      if (!h || h.nextHop !== r.nextHop) out.push({ slot, op: 'set', prefix, family: r.family, nextHop: r.nextHop, routeId: r.routeId });
+      if (h && h.nextHop === r.nextHop) continue;
+      // a route that is already this change (the controller's table entries are) serves as it: no copy per route
+      const c = r as Partial<RouteChange> & InjectedRoute;
+      out.push(c.op === 'set' && c.slot === slot && c.prefix === prefix ? (c as RouteChange) : { slot, op: 'set', prefix, family: r.family, nextHop: r.nextHop, routeId: r.routeId });
     }
   }
   for (const [slot, have] of written) {

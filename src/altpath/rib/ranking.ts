@@ -120,13 +120,18 @@ function distinctNeighbours(routes: readonly Route[]): boolean {
 
 /** The first `n` routes of a prefix in best-path order. */
 export function rankRoutes(routes: readonly Route[], n = 3): Route[] {
-  if (routes.length <= 1) return [...routes];
+  return rankOwned([...routes], n);
+}
+
+/** rankRoutes of an array the caller hands over (sorted in place, no copy). */
+function rankOwned(routes: Route[], n: number): Route[] {
+  if (routes.length <= 1) return routes;
   if (distinctNeighbours(routes)) {
-    const sorted = [...routes].sort(compareNoMed);
-    if (sorted.length > n) sorted.length = n;
-    return sorted;
+    routes.sort(compareNoMed);
+    if (routes.length > n) routes.length = n;
+    return routes;
   }
-  const rest = [...routes];
+  const rest = routes;
   const out: Route[] = [];
   while (rest.length > 0 && out.length < n) {
     const b = selectBest(rest)!;
@@ -157,9 +162,10 @@ export interface Ranked {
 export function rankPrefix(e: PrefixEntry, o: RankingOptions = {}): Ranked {
   const want = o.alternates ?? 2;
   const ex = o.excludeAsns;
-  const ranked = rankRoutes(candidates(e), ex && ex.size > 0 ? Infinity : want + 1);
+  // candidates() is a new array: ranked in place
+  const ranked = rankOwned(candidates(e), ex && ex.size > 0 ? Infinity : want + 1);
   const primary = ranked[0];
-  if (!primary) return { ranked, alternates: [] };
+  if (!primary) return { ranked, primary: undefined, alternates: [], excluded: undefined };
   if (ex && ex.size > 0 && ex.has(primary.attrs.originAs)) return { ranked, primary, alternates: [], excluded: 'destination' };
   const alternates: Route[] = [];
   let excluded: Ranked['excluded'];
@@ -171,5 +177,5 @@ export function rankPrefix(e: PrefixEntry, o: RankingOptions = {}): Ranked {
     }
     alternates.push(r);
   }
-  return { ranked, primary, alternates, ...(excluded ? { excluded } : {}) };
+  return { ranked, primary, alternates, excluded };
 }
