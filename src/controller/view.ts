@@ -39,6 +39,8 @@ export interface ViewOptions {
   fleetPoints?: number;
   /** Fleet events kept in memory for tiles and the timeline. @default 10000 */
   eventCache?: number;
+  /** At most this share of the time goes to polling (the rest waits between polls). @default 0.5 */
+  pollShare?: number;
   /** Hosts judged per slice before yielding to requests. @default 50 */
   slice?: number;
   log?: Logger;
@@ -97,8 +99,11 @@ interface Bodies {
   matrix: Map<string, string>;
 }
 
-export class FleetView {
+export class FleetView implements FleetViewApi {
+  readonly pollIn: 'thread' | 'worker' = 'thread';
   readonly events = new EventEmitter<{ tick: [FleetTiles]; event: [StoredEvent] }>();
+  /** After every poll, `true` when it read the store (the poll worker posts its state on it). */
+  readonly polled = new EventEmitter<{ polled: [boolean] }>();
   private snap: Snapshot;
   private bodies: Bodies | undefined;
   private readonly slots: PairSlots;
@@ -134,6 +139,7 @@ export class FleetView {
       fleetPoints: opts.fleetPoints ?? 600,
       eventCache: opts.eventCache ?? 10_000,
       slice: opts.slice ?? 50,
+      pollShare: Math.min(0.95, Math.max(0.05, opts.pollShare ?? 0.5)),
     };
     this.now = opts.now ?? Date.now;
     this.seriesT = new Float64Array(this.o.pairPoints);
@@ -181,12 +187,14 @@ export class FleetView {
   }
 
   /**
-   * Next poll after pollMs, or later when polls are expensive: at most half of
-   * the controller's time goes to polling, the rest to serving.
+   * Next poll after pollMs, or later when polls are expensive: at most
+   * pollShare of the time goes to polling (on the serving thread half, the
+   * rest to serving).
    */
   private schedule(): void {
     if (!this.running) return;
-    const wait = Math.max(this.o.pollMs - this.lastPollMs, this.lastPollMs);
+    const share = this.o.pollShare;
+    const wait = Math.max(this.o.pollMs - this.lastPollMs, (this.lastPollMs * (1 - share)) / share);
     this.pollTimer = setTimeout(() => {
       this.polling = this.pollOnce().finally(() => this.schedule());
     }, wait);
@@ -195,6 +203,9 @@ export class FleetView {
   /** Read every host and rebuild the snapshot and the answers. */
   async pollOnce(): Promise<void> {
     const t0 = performance.now();
+    // ages are measured from when the read began: decoding a large fleet takes
+    // a while, and that time must not count against the hosts' reports
+    const now = this.now();
     let hosts: HostSnapshot[];
     try {
       hosts = await this.store.hosts();
@@ -206,9 +217,9 @@ export class FleetView {
       this.pollError = msg;
       this.snap = { ...this.snap, store: { ...this.snap.store, ok: false, error: msg } };
       this.bodies = undefined;
+      this.polled.emit('polled', false);
       return;
     }
-    const now = this.now();
     const byVtep = new Map<string, HostSnapshot>();
     for (const h of hosts) if (h.state) byVtep.set(h.state.vtep, h);
     const hostViews: HostView[] = [];
@@ -225,7 +236,7 @@ export class FleetView {
       const st = h.state;
       const lastSeen = st?.last_seen ?? h.last_seen;
       const age = Math.max(0, now - lastSeen);
-      const stale = age > this.o.staleAfterMs;
+      const stale = isStale(age, st?.interval_ms, this.o.staleAfterMs);
       const group = st?.group ?? 'unknown';
       hostViews.push({
         host: h.host,
@@ -267,6 +278,7 @@ export class FleetView {
     await yieldLoop();
     this.bodies = this.buildBodies(tiles);
     this.events.emit('tick', tiles);
+    this.polled.emit('polled', true);
   }
 
   private judge(src: string, srcGroup: string, p: PeerSummary, dst: HostSnapshot | undefined, slot: number, stale: boolean, now: number): PairView {
@@ -340,6 +352,10 @@ export class FleetView {
     if (this.eventCache.length > this.o.eventCache) this.eventCache.splice(0, this.eventCache.length - this.o.eventCache);
   }
 
+  get generatedAt(): number {
+    return this.snap.generated_at;
+  }
+
   /** Newest fleet event id the pump has seen. */
   get lastSeenEventId(): string {
     return this.lastEventId;
@@ -347,6 +363,12 @@ export class FleetView {
 
   get snapshot(): Snapshot {
     return this.snap;
+  }
+
+  stats(): ViewStats {
+    const by: Record<string, number> = {};
+    for (const p of this.snap.pairs) by[p.status] = (by[p.status] ?? 0) + 1;
+    return { generated_at: this.snap.generated_at, poll_ms: this.snap.poll_ms, store_ok: this.snap.store.ok, pairs_by_status: by };
   }
 
   tiles(): FleetTiles {
@@ -566,6 +588,51 @@ export class FleetView {
       pairs_bad: f.map((x) => x.bad_pairs),
     });
   }
+}
+
+/**
+ * A host is stale once it missed reports: silent longer than `staleAfterMs`
+ * and longer than three of its own publish intervals (an agent publishing
+ * every 10 s is not stale 5 s after its report, nor after its first one).
+ */
+export function isStale(ageMs: number, intervalMs: number | undefined, staleAfterMs: number): boolean {
+  const every = intervalMs !== undefined && Number.isFinite(intervalMs) && intervalMs > 0 ? intervalMs : 0;
+  return ageMs > Math.max(staleAfterMs, 3 * every);
+}
+
+/** What /metrics needs of a view. */
+export interface ViewStats {
+  generated_at: number;
+  poll_ms: number;
+  store_ok: boolean;
+  pairs_by_status: Record<string, number>;
+}
+
+/**
+ * What the HTTP server needs of a view: FleetView (polling on the serving
+ * thread) or WorkerView (poll-worker.ts: polling and decoding in a worker
+ * thread, answers posted to the serving thread).
+ */
+export interface FleetViewApi {
+  readonly events: EventEmitter<{ tick: [FleetTiles]; event: [StoredEvent] }>;
+  readonly store: FleetStore;
+  readonly options: Readonly<Required<Omit<ViewOptions, 'log' | 'now'>>>;
+  readonly lastSeenEventId: string;
+  /** Where the poll runs. */
+  readonly pollIn: 'thread' | 'worker';
+  start(): Promise<void>;
+  firstPoll(): Promise<void>;
+  stop(): Promise<void>;
+  tiles(): FleetTiles;
+  stats(): ViewStats;
+  body(kind: 'fleet' | 'hosts' | 'worst'): string;
+  fleetSeriesBody(): string;
+  matrixBody(by: 'auto' | 'host' | 'group', group?: string): string | Promise<string>;
+  worstPairs(limit: number, filter?: { srcGroup?: string; dstGroup?: string }): PairView[] | Promise<PairView[]>;
+  host(name: string): { host: HostView; pairs: PairView[] } | undefined | Promise<{ host: HostView; pairs: PairView[] } | undefined>;
+  pair(src: string, dst: string): Promise<PairDetail | undefined>;
+  /** generated_at of the snapshot the answers come from. */
+  readonly generatedAt: number;
 }
 
 export interface FleetTiles {
