@@ -101,7 +101,7 @@ export async function benchFleet(o: FleetBenchOptions = {}): Promise<FleetBenchR
   try {
     redis = await startRedis();
     progress(`bench fleet: redis on ${redis.url}; starting ${agents} simulated agents x ${peers} peers`);
-    const sim: SimOptions = { url: redis.url, agents, peers, hostsPerGroup, connections: 16, failoversPerS: 1, seed: 7 };
+    const sim: SimOptions = { kind: 'pathsteer-fleet-sim', url: redis.url, agents, peers, hostsPerGroup, connections: 16, failoversPerS: 1, seed: 7 };
     worker = new Worker(join(repoRoot(), 'dist', 'bench', 'fleet-sim.js'), { workerData: sim });
     let stats = { publishes: 0, events: 0, errors: 0 };
     worker.on('message', (m: { stats?: typeof stats }) => {

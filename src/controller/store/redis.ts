@@ -110,19 +110,9 @@ export class RedisStore implements FleetStore {
   }
 
   async publishHost(state: HostState, peers: readonly PeerSummary[], removed: readonly string[] = []): Promise<void> {
-    const h = checkHostName(state.host);
-    const m = this.client.multi();
-    m.hset(KEYS.hb(h), 'last_seen', String(state.last_seen), 'state', JSON.stringify(state));
-    if (removed.length > 0) m.hdel(KEYS.paths(h), ...removed);
-    if (peers.length > 0) {
-      const args: string[] = [];
-      for (const p of peers) args.push(p.peer, encodePeer(p));
-      m.hset(KEYS.paths(h), ...args);
-    }
-    m.pexpire(KEYS.hb(h), HOST_KEY_TTL_MS);
-    m.pexpire(KEYS.paths(h), HOST_KEY_TTL_MS);
-    m.zadd(KEYS.hosts, String(state.last_seen), h);
-    check(await m.exec());
+    const encoded: string[] = [];
+    for (const p of peers) encoded.push(p.peer, encodePeer(p));
+    check(await this.client.multi(hostWriteCommands(state, encoded, removed)).exec());
   }
 
   async addEvents(events: readonly FleetEvent[]): Promise<string[]> {
@@ -315,6 +305,22 @@ export class RedisStore implements FleetStore {
     if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
     else this.client.disconnect();
   }
+}
+
+/**
+ * The commands of one host's report, run as one MULTI (one slot: the host's
+ * hash tag): heartbeat, summaries (`encodedPeers` = peer, encodePeer(summary),
+ * peer, ...), removed peers, TTLs, the heartbeat index. The one definition of
+ * the report's wire format: RedisStore.publishHost and the fleet benchmark's
+ * simulated agents (bench/fleet-sim.ts) both write through it.
+ */
+export function hostWriteCommands(state: HostState, encodedPeers: readonly string[], removed: readonly string[] = []): string[][] {
+  const h = checkHostName(state.host);
+  const cmds: string[][] = [['hset', KEYS.hb(h), 'last_seen', String(state.last_seen), 'state', JSON.stringify(state)]];
+  if (removed.length > 0) cmds.push(['hdel', KEYS.paths(h), ...removed]);
+  if (encodedPeers.length > 0) cmds.push(['hset', KEYS.paths(h), ...encodedPeers]);
+  cmds.push(['pexpire', KEYS.hb(h), String(HOST_KEY_TTL_MS)], ['pexpire', KEYS.paths(h), String(HOST_KEY_TTL_MS)], ['zadd', KEYS.hosts, String(state.last_seen), h]);
+  return cmds;
 }
 
 /**
