@@ -14,6 +14,7 @@
  *   from it: {t:'ready', state} | {t:'tick', state} | {t:'event', e} |
  *            {t:'res', id, value} | {t:'res', id, error} | {t:'failed', error} | {t:'stopped'}
  */
+import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { logger } from '../common/logger.js';
 import { RedisStore } from './store/index.js';
@@ -53,16 +54,13 @@ export type FromWorker =
   | { t: 'failed'; error: string }
   | { t: 'stopped' };
 
-function polled(view: FleetView): PolledState {
-  return {
-    tiles: view.tiles(),
-    stats: view.stats(),
-    fleet: view.body('fleet'),
-    hosts: view.body('hosts'),
-    worst: view.body('worst'),
-    series: view.fleetSeriesBody(),
-    matrix: { 'auto|': view.matrixBody('auto') },
-  };
+async function polled(view: FleetView): Promise<PolledState> {
+  const gen = view.generatedAt;
+  const s = { tiles: view.tiles(), stats: view.stats(), fleet: view.body('fleet'), hosts: view.body('hosts'), worst: view.body('worst'), series: view.fleetSeriesBody() };
+  // the dashboard's matrix, made ahead (a fleet-sized pass: after a turn of the loop, so queries waiting are answered first)
+  await yieldLoop();
+  const matrix: Record<string, string> = view.generatedAt === gen ? { 'auto|': view.matrixBody('auto') } : {};
+  return { ...s, matrix };
 }
 
 async function main(d: PollWorkerData): Promise<void> {
@@ -78,7 +76,7 @@ async function main(d: PollWorkerData): Promise<void> {
   }
   const view = new FleetView(store, { ...d.view, log });
   // a failed poll too: the serving thread shows the store's trouble
-  view.polled.on('polled', () => post({ t: 'tick', state: polled(view) }));
+  view.polled.on('polled', () => void polled(view).then((state) => post({ t: 'tick', state })));
   view.events.on('event', (e) => post({ t: 'event', e }));
   port.on('message', (m: ToWorker) => {
     if (m.t === 'stop') {
@@ -104,7 +102,7 @@ async function main(d: PollWorkerData): Promise<void> {
     })();
   });
   await view.start();
-  post({ t: 'ready', state: polled(view) });
+  post({ t: 'ready', state: await polled(view) });
 }
 
 if (!isMainThread && (workerData as PollWorkerData | undefined)?.kind === 'pathsteer-poll-worker') void main(workerData as PollWorkerData);

@@ -263,20 +263,26 @@ export class FleetView implements FleetViewApi {
     }
     // forget pairs that vanished
     this.slots.sweep(g);
+    await yieldLoop();
     hostViews.sort((a, b) => a.group.localeCompare(b.group) || a.host.localeCompare(b.host));
     this.lastPollMs = performance.now() - t0;
-    this.snap = {
+    // the next snapshot and its answers are made in slices, then swapped in together
+    const next: Snapshot = {
       generated_at: now,
       poll_ms: Math.round(this.lastPollMs * 10) / 10,
       store: { kind: this.store.kind, target: this.store.target, ok: true, error: null },
       hosts: hostViews,
       pairs,
     };
-    const tiles = this.tiles();
+    const tiles = this.tilesOf(next);
+    await yieldLoop();
+    const worst = this.worstOf(next.pairs, 100);
+    await yieldLoop();
+    const bodies = this.buildBodies(tiles, next, worst);
+    this.snap = next;
+    this.bodies = bodies;
     this.fleetSeries.push({ t: now, probe_rate: tiles.probe_rate_pps, loss: tiles.loss, fresh: tiles.agents_fresh, bad_pairs: tiles.pairs_bad });
     if (this.fleetSeries.length > this.o.fleetPoints) this.fleetSeries.shift();
-    await yieldLoop();
-    this.bodies = this.buildBodies(tiles);
     this.events.emit('tick', tiles);
     this.polled.emit('polled', true);
   }
@@ -372,7 +378,10 @@ export class FleetView implements FleetViewApi {
   }
 
   tiles(): FleetTiles {
-    const s = this.snap;
+    return this.tilesOf(this.snap);
+  }
+
+  private tilesOf(s: Snapshot): FleetTiles {
     const now = this.now();
     let fresh = 0;
     let rate = 0;
@@ -417,13 +426,12 @@ export class FleetView implements FleetViewApi {
     };
   }
 
-  private buildBodies(tiles: FleetTiles): Bodies {
-    const s = this.snap;
+  private buildBodies(tiles: FleetTiles, s = this.snap, worst = this.worstOf(s.pairs, 100)): Bodies {
     const meta = { generated_at: s.generated_at, stale_after_ms: this.o.staleAfterMs };
     return {
       fleet: JSON.stringify({ ...tiles, store: s.store }),
       hosts: JSON.stringify({ ...meta, hosts: s.hosts }),
-      worst: JSON.stringify({ ...meta, pairs: this.worstPairs(100) }),
+      worst: JSON.stringify({ ...meta, pairs: worst }),
       matrix: new Map(),
     };
   }
@@ -447,12 +455,16 @@ export class FleetView implements FleetViewApi {
 
   /** Worst pairs first: status, then loss, then RTT over baseline. */
   worstPairs(limit: number, filter?: { srcGroup?: string; dstGroup?: string }): PairView[] {
+    return this.worstOf(this.snap.pairs, limit, filter);
+  }
+
+  private worstOf(pairs: readonly PairView[], limit: number, filter?: { srcGroup?: string; dstGroup?: string }): PairView[] {
     const ratio = (p: PairView): number => (p.rtt_p50_ms !== null && p.baseline_ms ? p.rtt_p50_ms / p.baseline_ms : 1);
     const cmp = (a: PairView, b: PairView): number =>
       RANK[b.status] - RANK[a.status] || b.loss - a.loss || ratio(b) - ratio(a) || a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst);
     // top-k by insertion into a sorted array of at most `limit`: O(n) for a fleet of mostly healthy pairs
     const top: PairView[] = [];
-    for (const p of this.snap.pairs) {
+    for (const p of pairs) {
       if (filter?.srcGroup && p.src_group !== filter.srcGroup) continue;
       if (filter?.dstGroup && p.dst_group !== filter.dstGroup) continue;
       if (top.length >= limit && cmp(p, top[top.length - 1]!) >= 0) continue;
