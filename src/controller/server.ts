@@ -265,7 +265,11 @@ export class ControllerServer {
       }
       case '/api/v1/altpath': {
         const a = await this.view.store.altPath();
-        return this.json(res, 200, { generated_at: Date.now(), stale_after_ms: 90_000, ...a });
+        // stale after three missed reports (at least the fleet's stale-after); 90 s for a reporter that does not say its interval
+        const staleAfter = a.meta?.interval_ms ? Math.max(3 * a.meta.interval_ms, this.view.options.staleAfterMs) : 90_000;
+        const now = Date.now();
+        const age = a.last_seen === null ? null : Math.max(0, now - a.last_seen);
+        return this.json(res, 200, { generated_at: now, stale_after_ms: staleAfter, age_ms: age, stale: age !== null && age > staleAfter, ...a });
       }
       case '/api/v1/ranker': {
         const r = await this.view.store.rankerResults(int('limit', 5, 100));

@@ -12,7 +12,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { PathsteerError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { FLEET_EVENT_TYPES, HOST_KEY_TTL_MS, KEYS, MAXLEN, checkHostName, parseRedisUrl, type RedisTarget } from './schema.js';
-import type { AltPathOverride, AltPathReport, AltPathRoute, FleetEvent, HostState, PeerSummary, RankerRecord, StoredEvent } from './schema.js';
+import type { AltPathMeta, AltPathOverride, AltPathReport, AltPathRoute, FleetEvent, HostState, PeerSummary, RankerRecord, StoredEvent } from './schema.js';
 import { altPathRouteField, eventFields, eventFromFields, type FleetStore, type HostSnapshot } from './store.js';
 
 export interface RedisStoreOptions {
@@ -135,7 +135,7 @@ export class RedisStore implements FleetStore {
     return fleetAt.map((i) => String(r[i]));
   }
 
-  async putAltPathRoutes(reporter: string, routes: readonly AltPathRoute[], at = Date.now()): Promise<void> {
+  async putAltPathRoutes(reporter: string, routes: readonly AltPathRoute[], at = Date.now(), meta?: AltPathMeta): Promise<void> {
     const m = this.client.multi();
     m.del(KEYS.altpathRoutes);
     if (routes.length > 0) {
@@ -143,7 +143,7 @@ export class RedisStore implements FleetStore {
       for (const r of routes) args.push(altPathRouteField(r), JSON.stringify(r));
       m.hset(KEYS.altpathRoutes, ...args);
     }
-    m.hset(KEYS.altpathHb, 'reporter', reporter, 'last_seen', String(at));
+    m.hset(KEYS.altpathHb, 'reporter', reporter, 'last_seen', String(at), ...(meta ? ['meta', JSON.stringify(meta)] : []));
     check(await m.exec());
   }
 
@@ -274,6 +274,7 @@ export class RedisStore implements FleetStore {
     return {
       reporter: hb.reporter ?? null,
       last_seen: hb.last_seen ? Number(hb.last_seen) : null,
+      meta: parseJson<AltPathMeta>(hb.meta),
       routes: Object.values(routes)
         .map((v) => parseJson<AltPathRoute>(v))
         .filter((x): x is AltPathRoute => x !== null),
