@@ -11,8 +11,8 @@
  * Redis is unreachable (no offline queue), a publish in flight makes the next
  * one skip, and the client reconnects by itself; the next publish after that
  * writes the whole current state (routes are replaced as a whole; overrides
- * not yet written are written then, ended ones cleared), so nothing needs
- * buffering.
+ * are checked against what the store holds: missing ones written, ended ones
+ * cleared, kept ones not repeated on the timeline), so nothing needs buffering.
  *
  * The source is structural (AltPathSource): the CLI hands in the AltPath
  * controller's fleetReport (src/altpath/controller/fleet-report.ts); this
@@ -53,8 +53,8 @@ export class AltPathPublisher {
   private failing = false;
   /** Overrides as last written: prefix -> `route_id@at`. */
   private written = new Map<string, string>();
-  /** Whether overrides left behind in the store by an earlier run were cleared. */
-  private cleaned = false;
+  /** Whether `written` was checked against the store (at start and after every failure). */
+  private verified = false;
   private readonly now: () => number;
   readonly counters = { publishes: 0, overrides_written: 0, overrides_cleared: 0, errors: 0, skipped: 0 };
 
@@ -109,14 +109,20 @@ export class AltPathPublisher {
       return;
     }
     try {
-      if (!this.cleaned) {
-        // overrides an earlier run left behind and that are not in force now
-        const current = new Set(snap.overrides.map((x) => x.prefix));
-        for (const x of (await this.store.altPath()).overrides) if (!current.has(x.prefix)) await this.store.clearAltPathOverride(x.prefix);
-        this.cleaned = true;
-      }
+      // routes first: a dashboard woken by the override's event then finds the route table that goes with it
+      await this.store.putAltPathRoutes(this.o.reporter, snap.routes, this.now(), snap.meta);
       const key = (x: AltPathOverride): string => `${x.route_id ?? x.next_hop}@${x.at}`;
       const now = new Map(snap.overrides.map((x) => [x.prefix, x]));
+      if (!this.verified) {
+        // at start and after trouble, from what the store holds: overrides an
+        // earlier run left behind are cleared, ours that it lost (a restarted
+        // Redis) are written again, ours that it kept are not repeated
+        const stored = (await this.store.altPath()).overrides;
+        const have = new Map(stored.map((x) => [x.prefix, key(x)]));
+        for (const x of stored) if (!now.has(x.prefix)) await this.store.clearAltPathOverride(x.prefix);
+        this.written = new Map([...now].filter(([p, x]) => have.get(p) === key(x)).map(([p, x]) => [p, key(x)]));
+        this.verified = true;
+      }
       for (const [prefix, x] of now) {
         if (this.written.get(prefix) === key(x)) continue;
         await this.store.putAltPathOverride(this.o.reporter, x);
@@ -129,7 +135,6 @@ export class AltPathPublisher {
         this.written.delete(prefix);
         this.counters.overrides_cleared++;
       }
-      await this.store.putAltPathRoutes(this.o.reporter, snap.routes, this.now(), snap.meta);
       this.counters.publishes++;
       if (this.failing) {
         this.failing = false;
@@ -142,6 +147,7 @@ export class AltPathPublisher {
   }
 
   private markFailing(why: string): void {
+    this.verified = false;
     if (this.failing) return;
     this.failing = true;
     this.o.log?.warn({ redis: this.store.target, err: why }, 'cannot publish AltPath state to the fleet store; retrying');
