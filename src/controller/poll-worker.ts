@@ -18,7 +18,7 @@ import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { logger } from '../common/logger.js';
 import { RedisStore } from './store/index.js';
-import { FleetView, type FleetTiles, type ViewOptions, type ViewStats } from './view.js';
+import { FleetView, STATUS, type FleetTiles, type PairView, type ViewOptions, type ViewStats } from './view.js';
 
 /** What the serving thread gets after every poll. */
 export interface PolledState {
@@ -30,6 +30,104 @@ export interface PolledState {
   series: string;
   /** `by|group` -> matrix body, the dashboard's default ones made ahead. */
   matrix: Record<string, string>;
+  /** Every judged pair, in columns (the serving thread answers a host and a pair from them). */
+  pairs: PairColumns;
+}
+
+/**
+ * The snapshot's pairs as columns: typed arrays (transferred, not copied)
+ * and string tables, grouped by source host in the poll's order. Numbers
+ * that may be null are NaN. `slot` is each pair's series slot; `fresh` the
+ * slots first used by this poll (their series start empty).
+ */
+export interface PairColumns {
+  /** When the poll read the store (the series' time for this point). */
+  t: number;
+  src: string[];
+  srcGroup: string[];
+  /** Pairs of src[i] are [start[i], start[i + 1]). */
+  start: Uint32Array;
+  dst: string[];
+  dstVtep: string[];
+  dstGroup: string[];
+  dstIdx: Uint32Array;
+  status: Uint8Array;
+  loss: Float64Array;
+  p50: Float64Array;
+  p99: Float64Array;
+  baseline: Float64Array;
+  healthy: Uint16Array;
+  nports: Uint16Array;
+  bad: Uint16Array;
+  age: Float64Array;
+  slot: Uint32Array;
+  fresh: Uint32Array;
+}
+
+const STATUS_INDEX = new Map<string, number>(STATUS.map((x, i) => [x, i]));
+
+function columns(t: number, pairs: readonly PairView[], slots: readonly number[], fresh: readonly number[]): PairColumns {
+  const n = pairs.length;
+  const c: PairColumns = {
+    t,
+    src: [],
+    srcGroup: [],
+    start: new Uint32Array(0),
+    dst: [],
+    dstVtep: [],
+    dstGroup: [],
+    dstIdx: new Uint32Array(n),
+    status: new Uint8Array(n),
+    loss: new Float64Array(n),
+    p50: new Float64Array(n),
+    p99: new Float64Array(n),
+    baseline: new Float64Array(n),
+    healthy: new Uint16Array(n),
+    nports: new Uint16Array(n),
+    bad: new Uint16Array(n),
+    age: new Float64Array(n),
+    slot: Uint32Array.from(slots),
+    fresh: Uint32Array.from(fresh),
+  };
+  const starts: number[] = [];
+  const dsts = new Map<string, number>();
+  const nn = (x: number | null): number => (x === null ? Number.NaN : x);
+  for (let i = 0; i < n; i++) {
+    const p = pairs[i]!;
+    if (i === 0 || pairs[i - 1]!.src !== p.src) {
+      starts.push(i);
+      c.src.push(p.src);
+      c.srcGroup.push(p.src_group);
+    }
+    const dk = `${p.dst_vtep}|${p.dst}|${p.dst_group}`;
+    let d = dsts.get(dk);
+    if (d === undefined) {
+      d = c.dst.length;
+      dsts.set(dk, d);
+      c.dst.push(p.dst);
+      c.dstVtep.push(p.dst_vtep);
+      c.dstGroup.push(p.dst_group);
+    }
+    c.dstIdx[i] = d;
+    c.status[i] = STATUS_INDEX.get(p.status) ?? 0;
+    c.loss[i] = p.loss;
+    c.p50[i] = nn(p.rtt_p50_ms);
+    c.p99[i] = nn(p.rtt_p99_ms);
+    c.baseline[i] = nn(p.baseline_ms);
+    c.healthy[i] = p.healthy;
+    c.nports[i] = p.nports;
+    c.bad[i] = p.bad;
+    c.age[i] = p.age_ms;
+  }
+  starts.push(n);
+  c.start = Uint32Array.from(starts);
+  return c;
+}
+
+/** The typed arrays of a state, to transfer rather than copy. */
+export function transferList(s: PolledState): ArrayBuffer[] {
+  const c = s.pairs;
+  return [c.start, c.dstIdx, c.status, c.loss, c.p50, c.p99, c.baseline, c.healthy, c.nports, c.bad, c.age, c.slot, c.fresh].map((a) => a.buffer as ArrayBuffer);
 }
 
 export interface PollWorkerData {
@@ -56,7 +154,16 @@ export type FromWorker =
 
 async function polled(view: FleetView): Promise<PolledState> {
   const gen = view.generatedAt;
-  const s = { tiles: view.tiles(), stats: view.stats(), fleet: view.body('fleet'), hosts: view.body('hosts'), worst: view.body('worst'), series: view.fleetSeriesBody() };
+  const sl = view.slotsOfSnapshot();
+  const s = {
+    tiles: view.tiles(),
+    stats: view.stats(),
+    fleet: view.body('fleet'),
+    hosts: view.body('hosts'),
+    worst: view.body('worst'),
+    series: view.fleetSeriesBody(),
+    pairs: columns(gen, view.snapshot.pairs, sl.slots, sl.fresh),
+  };
   // the dashboard's matrix, made ahead (a fleet-sized pass: after a turn of the loop, so queries waiting are answered first)
   await yieldLoop();
   const matrix: Record<string, string> = view.generatedAt === gen ? { 'auto|': view.matrixBody('auto') } : {};
@@ -76,7 +183,15 @@ async function main(d: PollWorkerData): Promise<void> {
   }
   const view = new FleetView(store, { ...d.view, log });
   // a failed poll too: the serving thread shows the store's trouble
-  view.polled.on('polled', () => void polled(view).then((state) => post({ t: 'tick', state })));
+  // a poll that failed posts too (the serving thread shows the store's trouble), without pairs that changed
+  let lastGen = -1;
+  view.polled.on('polled', () =>
+    void polled(view).then((state) => {
+      if (state.pairs.t === lastGen) state.pairs.fresh = new Uint32Array(0);
+      lastGen = state.pairs.t;
+      port.postMessage({ t: 'tick', state } satisfies FromWorker, transferList(state));
+    }),
+  );
   view.events.on('event', (e) => post({ t: 'event', e }));
   port.on('message', (m: ToWorker) => {
     if (m.t === 'stop') {
@@ -102,7 +217,9 @@ async function main(d: PollWorkerData): Promise<void> {
     })();
   });
   await view.start();
-  post({ t: 'ready', state: await polled(view) });
+  const first = await polled(view);
+  lastGen = first.pairs.t;
+  port.postMessage({ t: 'ready', state: first } satisfies FromWorker, transferList(first));
 }
 
 if (!isMainThread && (workerData as PollWorkerData | undefined)?.kind === 'pathsteer-poll-worker') void main(workerData as PollWorkerData);

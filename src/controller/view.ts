@@ -114,6 +114,10 @@ export class FleetView implements FleetViewApi {
   private seriesLen = 0;
   private readonly fleetSeries: Array<{ t: number; probe_rate: number; loss: number; fresh: number; bad_pairs: number }> = [];
   private readonly eventCache: StoredEvent[] = [];
+  /** The series slot of every pair of the snapshot (same order). */
+  private snapSlots: number[] = [];
+  /** Slots first assigned in the poll that made the snapshot. */
+  private snapFresh: number[] = [];
   private lastEventId = '0-0';
   private pollTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -224,6 +228,7 @@ export class FleetView implements FleetViewApi {
     for (const h of hosts) if (h.state) byVtep.set(h.state.vtep, h);
     const hostViews: HostView[] = [];
     const pairs: PairView[] = [];
+    const pairSlots: number[] = [];
     // series ring: one slot per poll, shared by every pair
     const pos = this.seriesPos;
     this.seriesT[pos] = now;
@@ -258,6 +263,7 @@ export class FleetView implements FleetViewApi {
         const dstHost = byVtep.get(p.peer);
         const slot = this.slots.slot(h.host, p.peer, g);
         pairs.push(this.judge(h.host, group, p, dstHost, slot, stale, now));
+        pairSlots.push(slot);
         this.record(slot, p, pos);
       }
     }
@@ -280,6 +286,8 @@ export class FleetView implements FleetViewApi {
     await yieldLoop();
     const bodies = this.buildBodies(tiles, next, worst);
     this.snap = next;
+    this.snapSlots = pairSlots;
+    this.snapFresh = this.slots.drainFresh();
     this.bodies = bodies;
     this.fleetSeries.push({ t: now, probe_rate: tiles.probe_rate_pps, loss: tiles.loss, fresh: tiles.agents_fresh, bad_pairs: tiles.pairs_bad });
     if (this.fleetSeries.length > this.o.fleetPoints) this.fleetSeries.shift();
@@ -545,48 +553,25 @@ export class FleetView implements FleetViewApi {
   async pair(src: string, dst: string): Promise<PairDetail | undefined> {
     const pv = this.snap.pairs.find((p) => p.src === src && (p.dst === dst || p.dst_vtep === dst));
     if (!pv) return undefined;
-    const hs = await this.store.host(src);
-    const summary = hs?.peers.find((p) => p.peer === pv.dst_vtep);
-    if (!summary) return undefined;
-    const evs = await this.store.hostEvents(src, 500);
-    const history = evs
-      .filter((e) => e.type === 'port' && e.data.peer === pv.dst_vtep)
-      .map((e) => ({ id: e.id, at: e.at, ...(e.type === 'port' ? e.data : ({} as never)) }));
-    const failovers = evs.filter((e) => e.type === 'failover' && e.data.peer === pv.dst_vtep).map((e) => ({ id: e.id, at: e.at, ...(e.data as object) }));
     const slot = this.slots.find(src, pv.dst_vtep);
-    const t: number[] = [];
-    const p50: Array<number | null> = [];
-    const p99: Array<number | null> = [];
-    const loss: Array<number | null> = [];
     const n = this.o.pairPoints;
-    for (let i = 0; i < this.seriesLen; i++) {
-      const k = (this.seriesPos - this.seriesLen + i + n) % n;
-      t.push(this.seriesT[k]!);
-      const v = (a: Float32Array): number | null => {
-        if (slot === undefined) return null;
-        const x = a[slot * n + k]!;
-        return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null;
-      };
-      p50.push(v(this.slots.p50));
-      p99.push(v(this.slots.p99));
-      loss.push(v(this.slots.loss));
-    }
-    const healthy = BigInt(summary.healthy);
-    const preferred = BigInt(summary.preferred);
-    const ports = Array.from({ length: summary.nports }, (_, i) => {
-      const b = 1n << BigInt(i);
-      const state = summary.bad.includes(i)
-        ? 'bad'
-        : summary.suspect.includes(i)
-          ? 'suspect'
-          : healthy & b
-            ? preferred & b
-              ? 'preferred'
-              : 'healthy'
-            : 'unknown';
-      return { idx: i, port: summary.base_port + i, state };
-    });
-    return { generated_at: this.snap.generated_at, stale_after_ms: this.o.staleAfterMs, pair: pv, summary, ports, history, failovers, series: { t, rtt_p50_ms: p50, rtt_p99_ms: p99, loss } };
+    const t: number[] = [];
+    const col = (a: Float32Array): Array<number | null> => {
+      const out: Array<number | null> = [];
+      for (let i = 0; i < this.seriesLen; i++) {
+        const k = (this.seriesPos - this.seriesLen + i + n) % n;
+        if (a === this.slots.p50) t.push(this.seriesT[k]!);
+        out.push(slot === undefined ? null : roundSeries(a[slot * n + k]!));
+      }
+      return out;
+    };
+    const series = { t, rtt_p50_ms: col(this.slots.p50), rtt_p99_ms: col(this.slots.p99), loss: col(this.slots.loss) };
+    return pairDetail(this.store, pv, series, { generated_at: this.snap.generated_at, stale_after_ms: this.o.staleAfterMs });
+  }
+
+  /** The series slot of every pair of the snapshot, in its order, and the slots first assigned by the poll that made it (their series start empty). */
+  slotsOfSnapshot(): { slots: readonly number[]; fresh: readonly number[] } {
+    return { slots: this.snapSlots, fresh: this.snapFresh };
   }
 
   fleetSeriesBody(): string {
@@ -645,6 +630,35 @@ export interface FleetViewApi {
   pair(src: string, dst: string): Promise<PairDetail | undefined>;
   /** generated_at of the snapshot the answers come from. */
   readonly generatedAt: number;
+}
+
+const roundSeries = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
+
+/** One series point as the pair detail shows it (ms rounded to a microsecond; null when unknown). */
+export { roundSeries };
+
+/**
+ * A pair's detail from its judged view and its series: the summary, one
+ * entry per candidate port, its port changes and failovers (from the host's
+ * stream). Shared by the serving-thread poll and the poll worker's serving side.
+ */
+export async function pairDetail(store: FleetStore, pv: PairView, series: PairDetail['series'], meta: { generated_at: number; stale_after_ms: number }): Promise<PairDetail | undefined> {
+  const hs = await store.host(pv.src);
+  const summary = hs?.peers.find((p) => p.peer === pv.dst_vtep);
+  if (!summary) return undefined;
+  const evs = await store.hostEvents(pv.src, 500);
+  const history = evs
+    .filter((e) => e.type === 'port' && e.data.peer === pv.dst_vtep)
+    .map((e) => ({ id: e.id, at: e.at, ...(e.type === 'port' ? e.data : ({} as never)) }));
+  const failovers = evs.filter((e) => e.type === 'failover' && e.data.peer === pv.dst_vtep).map((e) => ({ id: e.id, at: e.at, ...(e.data as object) }));
+  const healthy = BigInt(summary.healthy);
+  const preferred = BigInt(summary.preferred);
+  const ports = Array.from({ length: summary.nports }, (_, i) => {
+    const b = 1n << BigInt(i);
+    const state = summary.bad.includes(i) ? 'bad' : summary.suspect.includes(i) ? 'suspect' : healthy & b ? (preferred & b ? 'preferred' : 'healthy') : 'unknown';
+    return { idx: i, port: summary.base_port + i, state };
+  });
+  return { ...meta, pair: pv, summary, ports, history, failovers, series };
 }
 
 export interface FleetTiles {

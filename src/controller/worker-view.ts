@@ -1,8 +1,10 @@
 /**
  * The serving thread's side of a poll in a worker thread (poll-worker.ts):
  * keeps what the worker posted after its last poll (tiles, JSON bodies,
- * metric counts) and serves it as it is; queries with parameters go to the
- * worker and come back as answers. The serving thread keeps its own store
+ * metric counts, every pair in columns) and serves it as it is; a host and a
+ * pair are answered here from the columns (and a series ring per pair kept
+ * here, one point per poll); the rarer queries with parameters (a group's
+ * matrix, filtered worst pairs) go to the worker and come back as answers. The serving thread keeps its own store
  * connection for what it reads per request (timeline, AltPath, ranker, SSE
  * replays) and for writes (forgetting a host).
  *
@@ -21,9 +23,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PathsteerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import type { FromWorker, PolledState, PollRequest, PollWorkerData, ToWorker } from './poll-worker.js';
+import type { FromWorker, PairColumns, PolledState, PollRequest, PollWorkerData, ToWorker } from './poll-worker.js';
 import type { FleetStore, StoredEvent } from './store/index.js';
-import { FleetView, type FleetTiles, type FleetViewApi, type HostView, type PairDetail, type PairView, type ViewOptions, type ViewStats } from './view.js';
+import { FleetView, pairDetail, roundSeries, STATUS, type FleetTiles, type FleetViewApi, type HostView, type PairDetail, type PairView, type ViewOptions, type ViewStats } from './view.js';
 
 /** The compiled poll worker, or undefined when there is none. */
 export function workerEntry(): URL | undefined {
@@ -50,6 +52,10 @@ export class WorkerView implements FleetViewApi {
   private worker: Worker | undefined;
   private state: PolledState;
   private matrixCache = new Map<string, string>();
+  /** Per poll, made when first asked: host name -> HostView, and -> its index in the pair columns. */
+  private hostIndex: Map<string, HostView> | undefined;
+  private srcIndex: Map<string, number> | undefined;
+  private series: SlotSeries;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private nextId = 1;
   private lastEvent = '0-0';
@@ -74,7 +80,9 @@ export class WorkerView implements FleetViewApi {
       worst: probe.body('worst'),
       series: probe.fleetSeriesBody(),
       matrix: {},
+      pairs: emptyColumns(),
     };
+    this.series = new SlotSeries(this.options.pairPoints);
     this.log = o.log;
     this.now = o.now ?? Date.now;
     this.events.setMaxListeners(0);
@@ -116,6 +124,8 @@ export class WorkerView implements FleetViewApi {
           case 'ready':
             ready = true;
             this.restarts = 0;
+            // a new worker numbers its series slots afresh
+            this.series = new SlotSeries(this.options.pairPoints);
             this.accept(m.state, false);
             resolve();
             break;
@@ -176,6 +186,9 @@ export class WorkerView implements FleetViewApi {
   private accept(s: PolledState, tick: boolean): void {
     this.state = s;
     this.matrixCache = new Map(Object.entries(s.matrix));
+    this.hostIndex = undefined;
+    this.srcIndex = undefined;
+    this.series.push(s.pairs);
     if (tick) this.events.emit('tick', this.tiles());
   }
 
@@ -250,11 +263,162 @@ export class WorkerView implements FleetViewApi {
     return this.ask({ op: 'worst', args: [limit, filter] });
   }
 
-  host(name: string): Promise<{ host: HostView; pairs: PairView[] } | undefined> {
-    return this.ask({ op: 'host', args: [name] });
+  /** The pairs of source `i` of the columns as PairViews. */
+  private pairsOf(i: number): PairView[] {
+    const c = this.state.pairs;
+    const out: PairView[] = [];
+    const nul = (x: number): number | null => (Number.isNaN(x) ? null : x);
+    for (let k = c.start[i]!; k < c.start[i + 1]!; k++) {
+      const d = c.dstIdx[k]!;
+      out.push({
+        src: c.src[i]!,
+        src_group: c.srcGroup[i]!,
+        dst: c.dst[d]!,
+        dst_vtep: c.dstVtep[d]!,
+        dst_group: c.dstGroup[d]!,
+        status: STATUS[c.status[k]!]!,
+        loss: c.loss[k]!,
+        rtt_p50_ms: nul(c.p50[k]!),
+        rtt_p99_ms: nul(c.p99[k]!),
+        baseline_ms: nul(c.baseline[k]!),
+        healthy: c.healthy[k]!,
+        nports: c.nports[k]!,
+        bad: c.bad[k]!,
+        age_ms: c.age[k]!,
+      });
+    }
+    return out;
   }
 
-  pair(src: string, dst: string): Promise<PairDetail | undefined> {
-    return this.ask({ op: 'pair', args: [src, dst] });
+  private srcOf(name: string): number | undefined {
+    if (!this.srcIndex) this.srcIndex = new Map(this.state.pairs.src.map((h, i) => [h, i]));
+    return this.srcIndex.get(name);
+  }
+
+  /** A host and its pairs: answered here, from the last poll's columns. */
+  host(name: string): { host: HostView; pairs: PairView[] } | undefined {
+    if (!this.hostIndex) this.hostIndex = new Map((JSON.parse(this.state.hosts) as { hosts: HostView[] }).hosts.map((h) => [h.host, h]));
+    const h = this.hostIndex.get(name);
+    if (!h) return undefined;
+    const i = this.srcOf(name);
+    return { host: h, pairs: i === undefined ? [] : this.pairsOf(i) };
+  }
+
+  /** A pair's detail: answered here (columns, this thread's series and store connection). */
+  async pair(src: string, dst: string): Promise<PairDetail | undefined> {
+    const i = this.srcOf(src);
+    if (i === undefined) return undefined;
+    const c = this.state.pairs;
+    let k = -1;
+    for (let j = c.start[i]!; j < c.start[i + 1]!; j++) {
+      const d = c.dstIdx[j]!;
+      if (c.dst[d] === dst || c.dstVtep[d] === dst) {
+        k = j;
+        break;
+      }
+    }
+    if (k < 0) return undefined;
+    const pv = this.pairsOf(i).find((p) => p.dst === dst || p.dst_vtep === dst)!;
+    return pairDetail(this.store, pv, this.series.of(c.slot[k]!), { generated_at: this.generatedAt, stale_after_ms: this.options.staleAfterMs });
+  }
+}
+
+function emptyColumns(): PairColumns {
+  return {
+    t: 0,
+    src: [],
+    srcGroup: [],
+    start: new Uint32Array(1),
+    dst: [],
+    dstVtep: [],
+    dstGroup: [],
+    dstIdx: new Uint32Array(0),
+    status: new Uint8Array(0),
+    loss: new Float64Array(0),
+    p50: new Float64Array(0),
+    p99: new Float64Array(0),
+    baseline: new Float64Array(0),
+    healthy: new Uint16Array(0),
+    nports: new Uint16Array(0),
+    bad: new Uint16Array(0),
+    age: new Float64Array(0),
+    slot: new Uint32Array(0),
+    fresh: new Uint32Array(0),
+  };
+}
+
+/**
+ * RTT/loss series per pair on the serving thread: one ring of `points` per
+ * series slot (the worker's numbering), one point per poll, as the worker's
+ * FleetView keeps them (float32); a slot the worker gives to a new pair
+ * starts empty.
+ */
+class SlotSeries {
+  private readonly t: Float64Array;
+  private pos = 0;
+  private len = 0;
+  private lastT = -1;
+  private cap = 0;
+  private p50: Float32Array<ArrayBuffer> = new Float32Array(0);
+  private p99: Float32Array<ArrayBuffer> = new Float32Array(0);
+  private loss: Float32Array<ArrayBuffer> = new Float32Array(0);
+
+  constructor(private readonly points: number) {
+    this.t = new Float64Array(points);
+  }
+
+  private grow(slots: number): void {
+    if (slots <= this.cap) return;
+    let cap = Math.max(1024, this.cap);
+    while (cap < slots) cap *= 2;
+    const resize = (a: Float32Array): Float32Array<ArrayBuffer> => {
+      const b = new Float32Array(cap * this.points).fill(Number.NaN);
+      b.set(a);
+      return b;
+    };
+    this.p50 = resize(this.p50);
+    this.p99 = resize(this.p99);
+    this.loss = resize(this.loss);
+    this.cap = cap;
+  }
+
+  push(c: PairColumns): void {
+    // a failed poll re-posts the same snapshot: no new point
+    if (c.t === 0 || c.t === this.lastT) return;
+    this.lastT = c.t;
+    let max = 0;
+    for (let k = 0; k < c.slot.length; k++) if (c.slot[k]! + 1 > max) max = c.slot[k]! + 1;
+    this.grow(max);
+    const n = this.points;
+    for (const s of c.fresh) {
+      if (s >= this.cap) continue;
+      this.p50.fill(Number.NaN, s * n, (s + 1) * n);
+      this.p99.fill(Number.NaN, s * n, (s + 1) * n);
+      this.loss.fill(Number.NaN, s * n, (s + 1) * n);
+    }
+    const pos = this.pos;
+    this.t[pos] = c.t;
+    this.pos = (pos + 1) % n;
+    this.len = Math.min(this.len + 1, n);
+    for (let k = 0; k < c.slot.length; k++) {
+      const i = c.slot[k]! * n + pos;
+      this.p50[i] = c.p50[k]!;
+      this.p99[i] = c.p99[k]!;
+      this.loss[i] = c.loss[k]!;
+    }
+  }
+
+  of(slot: number): PairDetail['series'] {
+    const n = this.points;
+    const out: PairDetail['series'] = { t: [], rtt_p50_ms: [], rtt_p99_ms: [], loss: [] };
+    for (let i = 0; i < this.len; i++) {
+      const k = (this.pos - this.len + i + n) % n;
+      out.t.push(this.t[k]!);
+      const at = (a: Float32Array): number | null => (slot < this.cap ? roundSeries(a[slot * n + k]!) : null);
+      out.rtt_p50_ms.push(at(this.p50));
+      out.rtt_p99_ms.push(at(this.p99));
+      out.loss.push(at(this.loss));
+    }
+    return out;
   }
 }

@@ -151,9 +151,16 @@ describe.runIf(workerEntry() !== undefined)('poll in a worker thread, real redis
     expect(m.labels.slice(0, 2)).toEqual(['leaf-a', 'leaf-b']);
     const worst = await json<{ pairs: Array<{ src: string; dst: string; status: string }> }>(w.url, 'api/v1/worst?limit=5&src_group=leaf-a');
     expect(worst.pairs[0]).toMatchObject({ src: 'h0', dst: 'h4', status: 'bad' });
-    const pair = await json<{ ports: Array<{ state: string }>; failovers: unknown[] }>(w.url, 'api/v1/pair?src=h0&dst=h4');
+    // a pair is answered on the serving thread (columns and its own series ring): the same detail
+    type Detail = { ports: Array<{ state: string }>; failovers: unknown[]; series: { t: number[]; rtt_p50_ms: Array<number | null>; loss: Array<number | null> } };
+    const pair = await json<Detail>(w.url, 'api/v1/pair?src=h0&dst=h4');
+    const pairT = await json<Detail>(t.url, 'api/v1/pair?src=h0&dst=198.18.1.14');
     expect(pair.ports.filter((p) => p.state === 'bad')).toHaveLength(2);
     expect(pair.failovers).toHaveLength(1);
+    expect(strip({ ...pair, series: undefined })).toEqual(strip({ ...pairT, series: undefined }));
+    expect(pair.series.t.length).toBeGreaterThan(0);
+    expect(pair.series.rtt_p50_ms, JSON.stringify(pair.series)).toEqual(pair.series.t.map(() => 0.3));
+    expect(pair.series.loss).toEqual(pair.series.t.map(() => 0.063));
     expect((await get(w.url, 'api/v1/hosts/nobody')).status).toBe(404);
     expect((await get(w.url, 'api/v1/pair?src=h0&dst=nobody')).status).toBe(404);
     const metrics = (await get(w.url, 'metrics')).body;
