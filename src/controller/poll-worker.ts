@@ -4,10 +4,11 @@
  * connections to the store and runs a FleetView there (the fleet read, the
  * decoding of every host's summaries, the pair judgements, the series and
  * the garbage they make), and posts to the serving thread only what it
- * serves: after every poll the tiles, the ready-made JSON bodies and the
- * metric counts; fleet events as the pump reads them; and answers to the
- * queries that take parameters (a group's matrix, filtered worst pairs, one
- * host, one pair). The serving thread (worker-view.ts) never decodes a fleet.
+ * serves: after every poll the tiles, the ready-made JSON bodies, the metric
+ * counts and every judged pair in columns (typed arrays, transferred); fleet
+ * events as the pump reads them; and answers to the rarer queries that take
+ * parameters (a group's matrix, filtered worst pairs). The serving thread
+ * (worker-view.ts) never decodes a fleet.
  *
  * Messages (structured clone; bodies are strings, cheap to copy):
  *   to the worker: {t:'req', id, op, args} | {t:'stop'}
@@ -138,9 +139,7 @@ export interface PollWorkerData {
 
 export type PollRequest =
   | { op: 'matrix'; args: ['auto' | 'host' | 'group', string | undefined] }
-  | { op: 'worst'; args: [number, { srcGroup?: string; dstGroup?: string } | undefined] }
-  | { op: 'host'; args: [string] }
-  | { op: 'pair'; args: [string, string] };
+  | { op: 'worst'; args: [number, { srcGroup?: string; dstGroup?: string } | undefined] };
 
 export type ToWorker = ({ t: 'req'; id: number } & PollRequest) | { t: 'stop' };
 
@@ -203,18 +202,12 @@ async function main(d: PollWorkerData): Promise<void> {
       })();
       return;
     }
-    void (async () => {
-      try {
-        let value: unknown;
-        if (m.op === 'matrix') value = view.matrixBody(m.args[0], m.args[1]);
-        else if (m.op === 'worst') value = view.worstPairs(m.args[0], m.args[1]);
-        else if (m.op === 'host') value = view.host(m.args[0]);
-        else value = await view.pair(m.args[0], m.args[1]);
-        post({ t: 'res', id: m.id, value });
-      } catch (e) {
-        post({ t: 'res', id: m.id, error: (e as Error).message });
-      }
-    })();
+    try {
+      const value = m.op === 'matrix' ? view.matrixBody(m.args[0], m.args[1]) : view.worstPairs(m.args[0], m.args[1]);
+      post({ t: 'res', id: m.id, value });
+    } catch (e) {
+      post({ t: 'res', id: m.id, error: (e as Error).message });
+    }
   });
   await view.start();
   const first = await polled(view);
