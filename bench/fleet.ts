@@ -37,6 +37,8 @@ export interface FleetBenchOptions {
   renderSeconds?: number;
   /** Concurrent API clients. @default 4 */
   concurrency?: number;
+  /** The controller's `--poll-in`. @default auto (the worker) */
+  pollIn?: 'auto' | 'worker' | 'thread';
   progress?: (line: string) => void;
 }
 
@@ -48,6 +50,8 @@ interface Dist {
 }
 
 export interface FleetBenchResult {
+  /** Where the controller polled (its /api/v1/config). */
+  poll_in: string;
   agents: number;
   peers: number;
   pairs: number;
@@ -97,7 +101,7 @@ export async function benchFleet(o: FleetBenchOptions = {}): Promise<FleetBenchR
   try {
     redis = await startRedis();
     progress(`bench fleet: redis on ${redis.url}; starting ${agents} simulated agents x ${peers} peers`);
-    const sim: SimOptions = { url: redis.url, agents, peers, hostsPerGroup, connections: 16, failoversPerS: 1, seed: 7 };
+    const sim: SimOptions = { kind: 'pathsteer-fleet-sim', url: redis.url, agents, peers, hostsPerGroup, connections: 16, failoversPerS: 1, seed: 7 };
     worker = new Worker(join(repoRoot(), 'dist', 'bench', 'fleet-sim.js'), { workerData: sim });
     let stats = { publishes: 0, events: 0, errors: 0 };
     worker.on('message', (m: { stats?: typeof stats }) => {
@@ -113,7 +117,7 @@ export async function benchFleet(o: FleetBenchOptions = {}): Promise<FleetBenchR
       };
       worker!.on('message', onMsg);
     });
-    ctl = await startControllerProcess(redis.url, [], 60_000);
+    ctl = await startControllerProcess(redis.url, ['--poll-in', o.pollIn ?? 'auto'], 60_000);
     progress(`bench fleet: controller at ${ctl.url}; waiting for every agent to be fresh`);
     const deadline = Date.now() + 60_000;
     let tiles: { agents_fresh: number; pairs: number; poll_ms: number } = { agents_fresh: 0, pairs: 0, poll_ms: 0 };
@@ -185,7 +189,9 @@ export async function benchFleet(o: FleetBenchOptions = {}): Promise<FleetBenchR
     raw.disconnect();
     const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0) / 2 ** 20;
     const api = dist(lat);
+    const cfg = JSON.parse((await timedGet(httpAgent, ctl.url, 'api/v1/config')).body) as { poll_in: string };
     return {
+      poll_in: cfg.poll_in,
       agents,
       peers,
       pairs: tiles.pairs,

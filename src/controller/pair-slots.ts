@@ -16,7 +16,16 @@ export class PairSlots {
   p99: Float32Array<ArrayBuffer> = new Float32Array(0);
   loss: Float32Array<ArrayBuffer> = new Float32Array(0);
 
+  /** Slots assigned since drainFresh() was last called. */
+  private fresh: number[] = [];
+
   constructor(readonly points: number) {}
+
+  drainFresh(): number[] {
+    const f = this.fresh;
+    this.fresh = [];
+    return f;
+  }
 
   /** The slot of (host, peer), marked as seen in poll `g`; new pairs start with no baseline and empty series. */
   slot(host: string, peer: string, g: number): number {
@@ -28,6 +37,7 @@ export class PairSlots {
     let s = m.get(peer);
     if (s === undefined) {
       s = this.free.pop() ?? this.grow();
+      this.fresh.push(s);
       m.set(peer, s);
       this.keys[s] = [host, peer];
       this.baseline[s] = Number.NaN;

@@ -10,7 +10,8 @@ import { PathsteerError, UsageError } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { ControllerServer } from './server.js';
 import { openStore, type FleetStore } from './store/index.js';
-import { FleetView, type ViewOptions } from './view.js';
+import { FleetView, type FleetViewApi, type ViewOptions } from './view.js';
+import { WorkerView, workerEntry } from './worker-view.js';
 
 const log = logger.child({ module: 'controller' });
 
@@ -26,11 +27,32 @@ export interface ControllerOptions extends Omit<ViewOptions, 'log'> {
   keepaliveMs?: number;
   /** Use this store instead of opening `redis` (embedding, tests). */
   store?: FleetStore;
+  /**
+   * Where the store poll (fleet read, decoding, pair judgements) runs: `worker`
+   * a worker thread, so serving never waits on it; `thread` the serving
+   * thread; `auto` the worker for a Redis store (a memory store or one handed
+   * in lives in this thread), and the serving thread when the worker is not built.
+   * @default auto
+   */
+  pollIn?: 'auto' | 'worker' | 'thread';
+}
+
+/** Where the poll runs for these options. */
+export function resolvePollIn(o: Pick<ControllerOptions, 'pollIn' | 'redis' | 'store'>): 'worker' | 'thread' {
+  const want = o.pollIn ?? 'auto';
+  if (want === 'thread') return 'thread';
+  const inProcess = o.redis === 'memory:' || o.store !== undefined;
+  if (want === 'worker') {
+    if (inProcess) throw new UsageError('--poll-in worker needs a Redis store (a memory store lives in the serving thread)');
+    if (!workerEntry()) throw new UsageError('--poll-in worker: the poll worker is not built (npm run build)');
+    return 'worker';
+  }
+  return inProcess || !workerEntry() ? 'thread' : 'worker';
 }
 
 export interface RunningController {
   url: string;
-  view: FleetView;
+  view: FleetViewApi;
   server: ControllerServer;
   store: FleetStore;
   stop(): Promise<void>;
@@ -50,8 +72,9 @@ const isLoopback = (h: string): boolean => h === 'localhost' || h.startsWith('12
 
 export async function startController(o: ControllerOptions): Promise<RunningController> {
   const listen = parseListen(o.listen ?? '127.0.0.1:8080');
+  const pollIn = resolvePollIn(o);
   const store = o.store ?? (await openStore(o.redis, { waitReady: true, log, name: 'pathsteer-controller' }));
-  const view = new FleetView(store, { ...o, log });
+  const view: FleetViewApi = pollIn === 'worker' ? new WorkerView(store, { ...o, log }) : new FleetView(store, { ...o, log });
   try {
     await view.start();
     if (o.waitFirstPoll) await view.firstPoll();
@@ -72,7 +95,7 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${hostPart}:${addr.port}/`;
   if (!isLoopback(listen.host) && !o.token) log.warn({ listen: o.listen }, 'listening beyond localhost without --token: anyone who reaches this address sees the fleet');
-  log.info({ url, store: store.target, readOnly: !!o.readOnly, token: !!o.token }, `controller listening on ${url}`);
+  log.info({ url, store: store.target, readOnly: !!o.readOnly, token: !!o.token, poll_in: pollIn }, `controller listening on ${url}`);
   let stopped = false;
   return {
     url,

@@ -20,7 +20,7 @@ import type { Logger } from '../common/logger.js';
 import { Registry } from '../common/metrics.js';
 import { packageVersion } from '../common/version.js';
 import { STREAM_ID, compareIds, type StoredEvent } from './store/index.js';
-import type { FleetTiles, FleetView } from './view.js';
+import type { FleetTiles, FleetViewApi } from './view.js';
 
 export interface ServerOptions {
   /** Require this token on every request. */
@@ -91,7 +91,7 @@ export class ControllerServer {
   private readonly onEvent = (e: StoredEvent): void => this.broadcastEvent(e);
 
   constructor(
-    private readonly view: FleetView,
+    private readonly view: FleetViewApi,
     private readonly o: ServerOptions = {},
   ) {
     this.tokenHash = o.token ? sha(o.token) : undefined;
@@ -107,13 +107,9 @@ export class ControllerServer {
           [{ state: 'stale' }, t.agents_stale],
         ];
       }),
-      pairs: r.gauge('pathsteer_controller_peer_pairs', 'Host-peer pairs, by status', () => {
-        const n = new Map<string, number>();
-        for (const p of this.view.snapshot.pairs) n.set(p.status, (n.get(p.status) ?? 0) + 1);
-        return [...n].map(([status, v]) => [{ status }, v]);
-      }),
-      poll: r.gauge('pathsteer_controller_poll_seconds', 'Duration of the last store poll', () => [[undefined, this.view.snapshot.poll_ms / 1000]]),
-      storeUp: r.gauge('pathsteer_controller_store_up', '1 when the last store poll succeeded', () => [[undefined, this.view.snapshot.store.ok ? 1 : 0]]),
+      pairs: r.gauge('pathsteer_controller_peer_pairs', 'Host-peer pairs, by status', () => Object.entries(this.view.stats().pairs_by_status).map(([status, v]) => [{ status }, v])),
+      poll: r.gauge('pathsteer_controller_poll_seconds', 'Duration of the last store poll', () => [[undefined, this.view.stats().poll_ms / 1000]]),
+      storeUp: r.gauge('pathsteer_controller_store_up', '1 when the last store poll succeeded', () => [[undefined, this.view.stats().store_ok ? 1 : 0]]),
       build: r.buildInfo('pathsteer_build_info', 'pathsteer version and Node.js runtime of this process', { version: packageVersion(), node: process.version }),
     };
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -231,7 +227,7 @@ export class ControllerServer {
         res.end(this.registry.expose());
         return;
       case '/api/v1/config':
-        return this.json(res, 200, { read_only: !!this.o.readOnly, stale_after_ms: this.view.options.staleAfterMs, poll_ms: this.view.options.pollMs, version: packageVersion(), store: this.view.store.target });
+        return this.json(res, 200, { read_only: !!this.o.readOnly, stale_after_ms: this.view.options.staleAfterMs, poll_ms: this.view.options.pollMs, poll_in: this.view.pollIn, version: packageVersion(), store: this.view.store.target });
       case '/api/v1/fleet':
         return this.raw(res, this.view.body('fleet'));
       case '/api/v1/hosts':
@@ -244,13 +240,13 @@ export class ControllerServer {
           const all = JSON.parse(this.view.body('worst')) as { pairs: unknown[] };
           return this.json(res, 200, { ...all, pairs: all.pairs.slice(0, limit) });
         }
-        return this.json(res, 200, { generated_at: this.view.snapshot.generated_at, stale_after_ms: this.view.options.staleAfterMs, pairs: this.view.worstPairs(limit, { ...(sg ? { srcGroup: sg } : {}), ...(dg ? { dstGroup: dg } : {}) }) });
+        return this.json(res, 200, { generated_at: this.view.generatedAt, stale_after_ms: this.view.options.staleAfterMs, pairs: await this.view.worstPairs(limit, { ...(sg ? { srcGroup: sg } : {}), ...(dg ? { dstGroup: dg } : {}) }) });
       }
       case '/api/v1/matrix': {
         const by = url.searchParams.get('by') ?? 'auto';
         if (by !== 'auto' && by !== 'host' && by !== 'group') return this.json(res, 400, { error: 'by must be auto, host or group' });
         const group = url.searchParams.get('group') ?? undefined;
-        return this.raw(res, this.view.matrixBody(by, group));
+        return this.raw(res, await this.view.matrixBody(by, group));
       }
       case '/api/v1/pair': {
         const src = url.searchParams.get('src');
@@ -269,7 +265,11 @@ export class ControllerServer {
       }
       case '/api/v1/altpath': {
         const a = await this.view.store.altPath();
-        return this.json(res, 200, { generated_at: Date.now(), stale_after_ms: 90_000, ...a });
+        // stale after three missed reports (at least the fleet's stale-after); 90 s for a reporter that does not say its interval
+        const staleAfter = a.meta?.interval_ms ? Math.max(3 * a.meta.interval_ms, this.view.options.staleAfterMs) : 90_000;
+        const now = Date.now();
+        const age = a.last_seen === null ? null : Math.max(0, now - a.last_seen);
+        return this.json(res, 200, { generated_at: now, stale_after_ms: staleAfter, age_ms: age, stale: age !== null && age > staleAfter, ...a });
       }
       case '/api/v1/ranker': {
         const r = await this.view.store.rankerResults(int('limit', 5, 100));
@@ -281,9 +281,9 @@ export class ControllerServer {
         return this.stream(req, res, url);
       default:
         if (p.startsWith('/api/v1/hosts/')) {
-          const h = this.view.host(decodeURIComponent(p.slice('/api/v1/hosts/'.length)));
+          const h = await this.view.host(decodeURIComponent(p.slice('/api/v1/hosts/'.length)));
           if (!h) return this.json(res, 404, { error: 'no such host in the fleet' });
-          return this.json(res, 200, { generated_at: this.view.snapshot.generated_at, stale_after_ms: this.view.options.staleAfterMs, ...h });
+          return this.json(res, 200, { generated_at: this.view.generatedAt, stale_after_ms: this.view.options.staleAfterMs, ...h });
         }
         return this.json(res, 404, { error: `no such path: ${p}` });
     }

@@ -39,6 +39,8 @@ export interface ViewOptions {
   fleetPoints?: number;
   /** Fleet events kept in memory for tiles and the timeline. @default 10000 */
   eventCache?: number;
+  /** At most this share of the time goes to polling (the rest waits between polls). @default 0.5 */
+  pollShare?: number;
   /** Hosts judged per slice before yielding to requests. @default 50 */
   slice?: number;
   log?: Logger;
@@ -97,8 +99,11 @@ interface Bodies {
   matrix: Map<string, string>;
 }
 
-export class FleetView {
+export class FleetView implements FleetViewApi {
+  readonly pollIn: 'thread' | 'worker' = 'thread';
   readonly events = new EventEmitter<{ tick: [FleetTiles]; event: [StoredEvent] }>();
+  /** After every poll, `true` when it read the store (the poll worker posts its state on it). */
+  readonly polled = new EventEmitter<{ polled: [boolean] }>();
   private snap: Snapshot;
   private bodies: Bodies | undefined;
   private readonly slots: PairSlots;
@@ -109,6 +114,10 @@ export class FleetView {
   private seriesLen = 0;
   private readonly fleetSeries: Array<{ t: number; probe_rate: number; loss: number; fresh: number; bad_pairs: number }> = [];
   private readonly eventCache: StoredEvent[] = [];
+  /** The series slot of every pair of the snapshot (same order). */
+  private snapSlots: number[] = [];
+  /** Slots first assigned in the poll that made the snapshot. */
+  private snapFresh: number[] = [];
   private lastEventId = '0-0';
   private pollTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -134,6 +143,7 @@ export class FleetView {
       fleetPoints: opts.fleetPoints ?? 600,
       eventCache: opts.eventCache ?? 10_000,
       slice: opts.slice ?? 50,
+      pollShare: Math.min(0.95, Math.max(0.05, opts.pollShare ?? 0.5)),
     };
     this.now = opts.now ?? Date.now;
     this.seriesT = new Float64Array(this.o.pairPoints);
@@ -181,12 +191,14 @@ export class FleetView {
   }
 
   /**
-   * Next poll after pollMs, or later when polls are expensive: at most half of
-   * the controller's time goes to polling, the rest to serving.
+   * Next poll after pollMs, or later when polls are expensive: at most
+   * pollShare of the time goes to polling (on the serving thread half, the
+   * rest to serving).
    */
   private schedule(): void {
     if (!this.running) return;
-    const wait = Math.max(this.o.pollMs - this.lastPollMs, this.lastPollMs);
+    const share = this.o.pollShare;
+    const wait = Math.max(this.o.pollMs - this.lastPollMs, (this.lastPollMs * (1 - share)) / share);
     this.pollTimer = setTimeout(() => {
       this.polling = this.pollOnce().finally(() => this.schedule());
     }, wait);
@@ -195,6 +207,9 @@ export class FleetView {
   /** Read every host and rebuild the snapshot and the answers. */
   async pollOnce(): Promise<void> {
     const t0 = performance.now();
+    // ages are measured from when the read began: decoding a large fleet takes
+    // a while, and that time must not count against the hosts' reports
+    const now = this.now();
     let hosts: HostSnapshot[];
     try {
       hosts = await this.store.hosts();
@@ -206,13 +221,14 @@ export class FleetView {
       this.pollError = msg;
       this.snap = { ...this.snap, store: { ...this.snap.store, ok: false, error: msg } };
       this.bodies = undefined;
+      this.polled.emit('polled', false);
       return;
     }
-    const now = this.now();
     const byVtep = new Map<string, HostSnapshot>();
     for (const h of hosts) if (h.state) byVtep.set(h.state.vtep, h);
     const hostViews: HostView[] = [];
     const pairs: PairView[] = [];
+    const pairSlots: number[] = [];
     // series ring: one slot per poll, shared by every pair
     const pos = this.seriesPos;
     this.seriesT[pos] = now;
@@ -225,7 +241,7 @@ export class FleetView {
       const st = h.state;
       const lastSeen = st?.last_seen ?? h.last_seen;
       const age = Math.max(0, now - lastSeen);
-      const stale = age > this.o.staleAfterMs;
+      const stale = isStale(age, st?.interval_ms, this.o.staleAfterMs);
       const group = st?.group ?? 'unknown';
       hostViews.push({
         host: h.host,
@@ -247,26 +263,36 @@ export class FleetView {
         const dstHost = byVtep.get(p.peer);
         const slot = this.slots.slot(h.host, p.peer, g);
         pairs.push(this.judge(h.host, group, p, dstHost, slot, stale, now));
+        pairSlots.push(slot);
         this.record(slot, p, pos);
       }
     }
     // forget pairs that vanished
     this.slots.sweep(g);
+    await yieldLoop();
     hostViews.sort((a, b) => a.group.localeCompare(b.group) || a.host.localeCompare(b.host));
     this.lastPollMs = performance.now() - t0;
-    this.snap = {
+    // the next snapshot and its answers are made in slices, then swapped in together
+    const next: Snapshot = {
       generated_at: now,
       poll_ms: Math.round(this.lastPollMs * 10) / 10,
       store: { kind: this.store.kind, target: this.store.target, ok: true, error: null },
       hosts: hostViews,
       pairs,
     };
-    const tiles = this.tiles();
+    const tiles = this.tilesOf(next);
+    await yieldLoop();
+    const worst = this.worstOf(next.pairs, 100);
+    await yieldLoop();
+    const bodies = this.buildBodies(tiles, next, worst);
+    this.snap = next;
+    this.snapSlots = pairSlots;
+    this.snapFresh = this.slots.drainFresh();
+    this.bodies = bodies;
     this.fleetSeries.push({ t: now, probe_rate: tiles.probe_rate_pps, loss: tiles.loss, fresh: tiles.agents_fresh, bad_pairs: tiles.pairs_bad });
     if (this.fleetSeries.length > this.o.fleetPoints) this.fleetSeries.shift();
-    await yieldLoop();
-    this.bodies = this.buildBodies(tiles);
     this.events.emit('tick', tiles);
+    this.polled.emit('polled', true);
   }
 
   private judge(src: string, srcGroup: string, p: PeerSummary, dst: HostSnapshot | undefined, slot: number, stale: boolean, now: number): PairView {
@@ -340,6 +366,10 @@ export class FleetView {
     if (this.eventCache.length > this.o.eventCache) this.eventCache.splice(0, this.eventCache.length - this.o.eventCache);
   }
 
+  get generatedAt(): number {
+    return this.snap.generated_at;
+  }
+
   /** Newest fleet event id the pump has seen. */
   get lastSeenEventId(): string {
     return this.lastEventId;
@@ -349,8 +379,17 @@ export class FleetView {
     return this.snap;
   }
 
+  stats(): ViewStats {
+    const by: Record<string, number> = {};
+    for (const p of this.snap.pairs) by[p.status] = (by[p.status] ?? 0) + 1;
+    return { generated_at: this.snap.generated_at, poll_ms: this.snap.poll_ms, store_ok: this.snap.store.ok, pairs_by_status: by };
+  }
+
   tiles(): FleetTiles {
-    const s = this.snap;
+    return this.tilesOf(this.snap);
+  }
+
+  private tilesOf(s: Snapshot): FleetTiles {
     const now = this.now();
     let fresh = 0;
     let rate = 0;
@@ -395,13 +434,12 @@ export class FleetView {
     };
   }
 
-  private buildBodies(tiles: FleetTiles): Bodies {
-    const s = this.snap;
+  private buildBodies(tiles: FleetTiles, s = this.snap, worst = this.worstOf(s.pairs, 100)): Bodies {
     const meta = { generated_at: s.generated_at, stale_after_ms: this.o.staleAfterMs };
     return {
       fleet: JSON.stringify({ ...tiles, store: s.store }),
       hosts: JSON.stringify({ ...meta, hosts: s.hosts }),
-      worst: JSON.stringify({ ...meta, pairs: this.worstPairs(100) }),
+      worst: JSON.stringify({ ...meta, pairs: worst }),
       matrix: new Map(),
     };
   }
@@ -425,12 +463,16 @@ export class FleetView {
 
   /** Worst pairs first: status, then loss, then RTT over baseline. */
   worstPairs(limit: number, filter?: { srcGroup?: string; dstGroup?: string }): PairView[] {
+    return this.worstOf(this.snap.pairs, limit, filter);
+  }
+
+  private worstOf(pairs: readonly PairView[], limit: number, filter?: { srcGroup?: string; dstGroup?: string }): PairView[] {
     const ratio = (p: PairView): number => (p.rtt_p50_ms !== null && p.baseline_ms ? p.rtt_p50_ms / p.baseline_ms : 1);
     const cmp = (a: PairView, b: PairView): number =>
       RANK[b.status] - RANK[a.status] || b.loss - a.loss || ratio(b) - ratio(a) || a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst);
     // top-k by insertion into a sorted array of at most `limit`: O(n) for a fleet of mostly healthy pairs
     const top: PairView[] = [];
-    for (const p of this.snap.pairs) {
+    for (const p of pairs) {
       if (filter?.srcGroup && p.src_group !== filter.srcGroup) continue;
       if (filter?.dstGroup && p.dst_group !== filter.dstGroup) continue;
       if (top.length >= limit && cmp(p, top[top.length - 1]!) >= 0) continue;
@@ -511,48 +553,25 @@ export class FleetView {
   async pair(src: string, dst: string): Promise<PairDetail | undefined> {
     const pv = this.snap.pairs.find((p) => p.src === src && (p.dst === dst || p.dst_vtep === dst));
     if (!pv) return undefined;
-    const hs = await this.store.host(src);
-    const summary = hs?.peers.find((p) => p.peer === pv.dst_vtep);
-    if (!summary) return undefined;
-    const evs = await this.store.hostEvents(src, 500);
-    const history = evs
-      .filter((e) => e.type === 'port' && e.data.peer === pv.dst_vtep)
-      .map((e) => ({ id: e.id, at: e.at, ...(e.type === 'port' ? e.data : ({} as never)) }));
-    const failovers = evs.filter((e) => e.type === 'failover' && e.data.peer === pv.dst_vtep).map((e) => ({ id: e.id, at: e.at, ...(e.data as object) }));
     const slot = this.slots.find(src, pv.dst_vtep);
-    const t: number[] = [];
-    const p50: Array<number | null> = [];
-    const p99: Array<number | null> = [];
-    const loss: Array<number | null> = [];
     const n = this.o.pairPoints;
-    for (let i = 0; i < this.seriesLen; i++) {
-      const k = (this.seriesPos - this.seriesLen + i + n) % n;
-      t.push(this.seriesT[k]!);
-      const v = (a: Float32Array): number | null => {
-        if (slot === undefined) return null;
-        const x = a[slot * n + k]!;
-        return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null;
-      };
-      p50.push(v(this.slots.p50));
-      p99.push(v(this.slots.p99));
-      loss.push(v(this.slots.loss));
-    }
-    const healthy = BigInt(summary.healthy);
-    const preferred = BigInt(summary.preferred);
-    const ports = Array.from({ length: summary.nports }, (_, i) => {
-      const b = 1n << BigInt(i);
-      const state = summary.bad.includes(i)
-        ? 'bad'
-        : summary.suspect.includes(i)
-          ? 'suspect'
-          : healthy & b
-            ? preferred & b
-              ? 'preferred'
-              : 'healthy'
-            : 'unknown';
-      return { idx: i, port: summary.base_port + i, state };
-    });
-    return { generated_at: this.snap.generated_at, stale_after_ms: this.o.staleAfterMs, pair: pv, summary, ports, history, failovers, series: { t, rtt_p50_ms: p50, rtt_p99_ms: p99, loss } };
+    const t: number[] = [];
+    const col = (a: Float32Array): Array<number | null> => {
+      const out: Array<number | null> = [];
+      for (let i = 0; i < this.seriesLen; i++) {
+        const k = (this.seriesPos - this.seriesLen + i + n) % n;
+        if (a === this.slots.p50) t.push(this.seriesT[k]!);
+        out.push(slot === undefined ? null : roundSeries(a[slot * n + k]!));
+      }
+      return out;
+    };
+    const series = { t, rtt_p50_ms: col(this.slots.p50), rtt_p99_ms: col(this.slots.p99), loss: col(this.slots.loss) };
+    return pairDetail(this.store, pv, series, { generated_at: this.snap.generated_at, stale_after_ms: this.o.staleAfterMs });
+  }
+
+  /** The series slot of every pair of the snapshot, in its order, and the slots first assigned by the poll that made it (their series start empty). */
+  slotsOfSnapshot(): { slots: readonly number[]; fresh: readonly number[] } {
+    return { slots: this.snapSlots, fresh: this.snapFresh };
   }
 
   fleetSeriesBody(): string {
@@ -566,6 +585,80 @@ export class FleetView {
       pairs_bad: f.map((x) => x.bad_pairs),
     });
   }
+}
+
+/**
+ * A host is stale once it missed reports: silent longer than `staleAfterMs`
+ * and longer than three of its own publish intervals (an agent publishing
+ * every 10 s is not stale 5 s after its report, nor after its first one).
+ */
+export function isStale(ageMs: number, intervalMs: number | undefined, staleAfterMs: number): boolean {
+  const every = intervalMs !== undefined && Number.isFinite(intervalMs) && intervalMs > 0 ? intervalMs : 0;
+  return ageMs > Math.max(staleAfterMs, 3 * every);
+}
+
+/** What /metrics needs of a view. */
+export interface ViewStats {
+  generated_at: number;
+  poll_ms: number;
+  store_ok: boolean;
+  pairs_by_status: Record<string, number>;
+}
+
+/**
+ * What the HTTP server needs of a view: FleetView (polling on the serving
+ * thread) or WorkerView (poll-worker.ts: polling and decoding in a worker
+ * thread, answers posted to the serving thread).
+ */
+export interface FleetViewApi {
+  readonly events: EventEmitter<{ tick: [FleetTiles]; event: [StoredEvent] }>;
+  readonly store: FleetStore;
+  readonly options: Readonly<Required<Omit<ViewOptions, 'log' | 'now'>>>;
+  readonly lastSeenEventId: string;
+  /** Where the poll runs. */
+  readonly pollIn: 'thread' | 'worker';
+  start(): Promise<void>;
+  firstPoll(): Promise<void>;
+  stop(): Promise<void>;
+  tiles(): FleetTiles;
+  stats(): ViewStats;
+  body(kind: 'fleet' | 'hosts' | 'worst'): string;
+  fleetSeriesBody(): string;
+  matrixBody(by: 'auto' | 'host' | 'group', group?: string): string | Promise<string>;
+  worstPairs(limit: number, filter?: { srcGroup?: string; dstGroup?: string }): PairView[] | Promise<PairView[]>;
+  host(name: string): { host: HostView; pairs: PairView[] } | undefined | Promise<{ host: HostView; pairs: PairView[] } | undefined>;
+  pair(src: string, dst: string): Promise<PairDetail | undefined>;
+  /** generated_at of the snapshot the answers come from. */
+  readonly generatedAt: number;
+}
+
+const roundSeries = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
+
+/** One series point as the pair detail shows it (ms rounded to a microsecond; null when unknown). */
+export { roundSeries };
+
+/**
+ * A pair's detail from its judged view and its series: the summary, one
+ * entry per candidate port, its port changes and failovers (from the host's
+ * stream). Shared by the serving-thread poll and the poll worker's serving side.
+ */
+export async function pairDetail(store: FleetStore, pv: PairView, series: PairDetail['series'], meta: { generated_at: number; stale_after_ms: number }): Promise<PairDetail | undefined> {
+  const hs = await store.host(pv.src);
+  const summary = hs?.peers.find((p) => p.peer === pv.dst_vtep);
+  if (!summary) return undefined;
+  const evs = await store.hostEvents(pv.src, 500);
+  const history = evs
+    .filter((e) => e.type === 'port' && e.data.peer === pv.dst_vtep)
+    .map((e) => ({ id: e.id, at: e.at, ...(e.type === 'port' ? e.data : ({} as never)) }));
+  const failovers = evs.filter((e) => e.type === 'failover' && e.data.peer === pv.dst_vtep).map((e) => ({ id: e.id, at: e.at, ...(e.data as object) }));
+  const healthy = BigInt(summary.healthy);
+  const preferred = BigInt(summary.preferred);
+  const ports = Array.from({ length: summary.nports }, (_, i) => {
+    const b = 1n << BigInt(i);
+    const state = summary.bad.includes(i) ? 'bad' : summary.suspect.includes(i) ? 'suspect' : healthy & b ? (preferred & b ? 'preferred' : 'healthy') : 'unknown';
+    return { idx: i, port: summary.base_port + i, state };
+  });
+  return { ...meta, pair: pv, summary, ports, history, failovers, series };
 }
 
 export interface FleetTiles {

@@ -42,6 +42,9 @@ describe('fleet CLI', () => {
       [['agent', '--iface', 'eth0', '--redis', 'http://x'], /--redis: expected redis:\/\/host:port/],
       [['agent', '--iface', 'eth0', '--redis', 'redis://h:1/99'], /--redis \(redis\): .*database must be 0\.\.15/],
       [['bench', 'fleet', '--agents', '1'], /--agents/],
+      [['controller', '--redis', redis.url, '--poll-in', 'sometimes'], /--poll-in/],
+      [['altpath', 'controller', '--config', '/nonexistent.json', '--redis', 'localhost:6379'], /--redis: Redis URL localhost:6379: scheme must be/],
+      [['altpath', 'controller', '--config', '/nonexistent.json', '--publish-interval', '5'], /--publish-interval/],
     ] as Array<[string[], RegExp]>) {
       const r = runCli(args);
       expect(r.status, args.join(' ')).toBe(2);

@@ -164,9 +164,12 @@ function contract(name: string, make: () => Promise<FleetStore>, cleanup: () => 
         updated: Date.now(),
       });
       await s.putAltPathRoutes('altpath-1', [route('203.0.113.0/24', 0, 1), route('203.0.113.0/24', 12, 2)]);
-      await s.putAltPathRoutes('altpath-1', [route('198.51.100.0/24', 0, 1)]);
+      const meta = { interval_ms: 5000, prefixes: 3, prefixes_reported: 1, cycle_ms: 30000, last_cycle: null, dscps: [12, 24] };
+      await s.putAltPathRoutes('altpath-1', [{ ...route('198.51.100.0/24', 0, 1), table: 'main', override: false, route_id: '198.51.100.0/24 via 198.51.100.1 [64500 64501]' }], Date.now(), meta);
       let a = await s.altPath();
       expect(a.reporter).toBe('altpath-1');
+      expect(a.meta).toEqual(meta);
+      expect(a.routes[0]).toMatchObject({ table: 'main', override: false });
       expect(a.routes.map((r) => r.prefix)).toEqual(['198.51.100.0/24']);
       const before = await s.lastEventId();
       const id = await s.putAltPathOverride('altpath-1', { prefix: '203.0.113.0/24', dscp: 12, next_hop: '198.51.100.9', gain_ms: 25, reason: 'median SRTT 25 ms lower', at: Date.now() });

@@ -159,6 +159,7 @@ export class AltpathController {
   private readonly tables: RouteTables = new Map();
   private readonly plans = new Map<PrefixKey, PrefixPlan>();
   private cycleNo = 0;
+  private readonly cycleListeners = new Set<(r: CycleReport) => void>();
 
   constructor(
     readonly config: ControllerConfig,
@@ -339,7 +340,16 @@ export class AltpathController {
   cycle(now = Date.now()): Promise<CycleReport> {
     if (this.running) return this.running;
     this.running = this.runCycle(now).finally(() => (this.running = undefined));
+    void this.running.then((r) => {
+      for (const cb of this.cycleListeners) cb(r);
+    }, () => undefined);
     return this.running;
+  }
+
+  /** Called after every cycle (the fleet publisher reports then); returns an unsubscribe. */
+  onCycle(cb: (r: CycleReport) => void): () => void {
+    this.cycleListeners.add(cb);
+    return () => this.cycleListeners.delete(cb);
   }
 
   private plan(e: PrefixEntry): PrefixPlan {

@@ -1,5 +1,5 @@
 /**
- * `pathsteer controller --redis URL [--listen 127.0.0.1:8080] [--token T] [--read-only]`:
+ * `pathsteer controller --redis URL [--listen 127.0.0.1:8080] [--token T] [--read-only] [--poll-in auto|worker|thread]`:
  * the fleet controller in the foreground (JSON API, SSE, dashboard, /metrics)
  * until SIGINT/SIGTERM.
  */
@@ -23,6 +23,7 @@ const Options = z.object({
   staleAfter: zcli.int(500, 3_600_000),
   poll: zcli.int(100, 60_000),
   maxMatrixHosts: zcli.int(2, 2000),
+  pollIn: z.enum(['auto', 'worker', 'thread']),
 });
 
 export function registerController(program: Command, ctx: CliContext): void {
@@ -36,6 +37,7 @@ export function registerController(program: Command, ctx: CliContext): void {
     .option('--stale-after <ms>', 'an agent silent this long is stale', '5000')
     .option('--poll <ms>', 'read the store every this many ms', '1000')
     .option('--max-matrix-hosts <n>', 'above this many hosts the matrix rolls up by group', '64')
+    .option('--poll-in <where>', 'run the store poll and decoding in a worker thread or on the serving thread: auto|worker|thread (auto: worker for Redis)', 'auto')
     .action(
       action(async (raw: Record<string, unknown>) => {
         const o = parseOptions(Options, { ...raw, token: raw.token ?? process.env.PATHSTEER_CONTROLLER_TOKEN });
@@ -48,6 +50,7 @@ export function registerController(program: Command, ctx: CliContext): void {
             staleAfterMs: o.staleAfter,
             pollMs: o.poll,
             maxMatrixHosts: o.maxMatrixHosts,
+            pollIn: o.pollIn,
           },
           ctx.signal,
           (c) => {

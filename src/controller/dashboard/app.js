@@ -421,29 +421,63 @@
   }
 
   // ---- AltPath and ranker ----------------------------------------------------------------
+  // route table per prefix (BGP best in main, an alternate per DSCP table, the override),
+  // samples and SRTT per route, overrides with their age; rows carry data-* for tests
   function renderAltPath(a) {
     state.altpath = a;
+    state.altpathAt = Date.now();
     const body = $('altpath-body');
     if (!a.reporter && a.routes.length === 0 && a.overrides.length === 0) {
-      setAge('altpath', 0);
       state.ages.altpath = { at: 0, staleAfter: a.stale_after_ms };
-      body.innerHTML = '<div class="empty" id="altpath-empty">no AltPath controller reporting</div>';
+      body.innerHTML = '<div class="empty" id="altpath-empty">no AltPath controller reporting (pathsteer altpath controller --redis URL)</div>';
       return;
     }
     setAge('altpath', a.last_seen || 0, a.stale_after_ms);
-    const routes = [...a.routes].sort((x, y) => x.prefix.localeCompare(y.prefix) || x.dscp - y.dscp);
+    const now = serverNow();
+    const byPrefix = new Map();
+    for (const r of a.routes) {
+      if (!byPrefix.has(r.prefix)) byPrefix.set(r.prefix, []);
+      byPrefix.get(r.prefix).push(r);
+    }
     const ov = new Map(a.overrides.map((o) => [o.prefix, o]));
-    body.innerHTML = `<div class="muted">reported by ${esc(a.reporter || '?')}</div>
-      <table><thead><tr><th>prefix</th><th>DSCP</th><th>rank</th><th>next hop</th><th>AS path</th><th>samples</th><th>SRTT p50 / p90</th><th>retrans</th><th>override</th></tr></thead><tbody>
-      ${routes
-        .map((r) => {
-          const o = ov.get(r.prefix);
-          const on = o && o.dscp === r.dscp;
-          return `<tr data-prefix="${esc(r.prefix)}" data-dscp="${r.dscp}"><td>${esc(r.prefix)}</td><td>${r.dscp}</td><td>${r.rank}</td><td>${esc(r.next_hop)}</td><td>${esc(r.as_path.join(' '))}</td><td>${r.samples}</td><td>${ms(r.median_srtt_ms)} / ${ms(r.p90_srtt_ms)}</td><td>${pct(r.retrans_rate)}</td><td>${on ? `<b>primary</b> (−${ms(o.gain_ms)})` : ''}</td></tr>`;
-        })
-        .join('')}
-      </tbody></table>
-      ${a.overrides.length ? `<div class="muted" style="margin-top:6px">overrides: ${a.overrides.map((o) => `${esc(o.prefix)} → DSCP ${o.dscp} via ${esc(o.next_hop)} (${esc(o.reason)})`).join('; ')}</div>` : ''}`;
+    for (const o of a.overrides) if (!byPrefix.has(o.prefix)) byPrefix.set(o.prefix, []);
+    // overridden prefixes first, then by prefix
+    const prefixes = [...byPrefix.keys()].sort((x, y) => Number(ov.has(y)) - Number(ov.has(x)) || x.localeCompare(y, undefined, { numeric: true }));
+    const m = a.meta;
+    const tableName = (r) => r.table || (r.dscp === 0 ? 'main' : `dscp:${r.dscp}`);
+    const rows = prefixes
+      .map((p) => {
+        const rs = byPrefix.get(p).sort((x, y) => x.rank - y.rank);
+        const o = ov.get(p);
+        const head = `<tr class="ap-prefix" data-prefix="${esc(p)}"><td colspan="9"><b>${esc(p)}</b> ${
+          o
+            ? `<span class="st ap-ov" style="background:#b06d00">override</span> default traffic via ${esc(o.next_hop)}, ${ms(o.gain_ms)} faster, <span class="ap-ov-age" data-at="${o.at}">${ago(Math.max(0, now - o.at))} ago</span>${o.expires_at ? `, lapses in ${ago(Math.max(0, o.expires_at - now))}` : ''}`
+            : '<span class="muted">BGP best in use</span>'
+        }</td></tr>`;
+        const lines = rs
+          .map((r) => {
+            const role = r.rank === 1 ? 'best' : `alt ${r.rank - 1}`;
+            const on = r.override || (o && (o.route_id ? o.route_id === r.route_id : o.next_hop === r.next_hop && o.dscp === r.dscp));
+            return `<tr class="ap-route${on ? ' ap-on' : ''}" data-prefix="${esc(r.prefix)}" data-dscp="${r.dscp}" data-table="${esc(tableName(r))}" data-override="${on ? 1 : 0}"><td></td><td>${role}</td><td>${esc(on ? 'override' : tableName(r))}</td><td>${r.dscp}</td><td>${esc(r.next_hop)}</td><td>${esc(r.as_path.join(' '))}${r.peer_asn !== null && r.peer_asn !== undefined ? ` <span class="muted">(AS${r.peer_asn})</span>` : ''}</td><td>${r.samples}</td><td>${ms(r.median_srtt_ms)} <span class="muted">/ ${ms(r.p90_srtt_ms)}</span></td><td>${pct(r.retrans_rate)}</td></tr>`;
+          })
+          .join('');
+        return head + lines;
+      })
+      .join('');
+    body.innerHTML = `<div class="muted">reported by <b>${esc(a.reporter || '?')}</b>${m ? ` · ${m.prefixes_reported} of ${m.prefixes} active prefixes · cycle ${ago(m.cycle_ms || 0)}${m.last_cycle ? `, last ${fmtTime(Date.parse(m.last_cycle))}` : ''} · DSCP ${esc((m.dscps || []).join(', '))}` : ''}</div>
+      <table id="altpath-table"><thead><tr><th>prefix</th><th>route</th><th>table</th><th>DSCP</th><th>next hop</th><th>AS path</th><th>samples</th><th>median SRTT / p90</th><th>retrans</th></tr></thead><tbody>${rows}</tbody></table>
+      <div class="ap-overrides" id="altpath-overrides">${
+        a.overrides.length
+          ? `overrides: ${a.overrides
+              .map((o) => `<span class="ap-override" data-prefix="${esc(o.prefix)}">${esc(o.prefix)} → ${esc(o.next_hop)} (DSCP ${o.dscp} table; ${esc(o.reason)}; <span class="ap-ov-age" data-at="${o.at}">${ago(Math.max(0, now - o.at))} ago</span>)</span>`)
+              .join('; ')}`
+          : '<span class="muted">no overrides in force</span>'
+      }</div>`;
+  }
+  // override ages tick between reports
+  function renderAltPathAges() {
+    const now = serverNow();
+    for (const el of document.querySelectorAll('.ap-ov-age')) el.textContent = `${ago(Math.max(0, now - Number(el.dataset.at)))} ago`;
   }
   function renderRanker(r) {
     state.ranker = r;
@@ -519,6 +553,7 @@
       state.lastTick = Date.now();
       renderTiles(JSON.parse(e.data));
       refresh();
+      if (Date.now() - (state.altpathAt || 0) > 2000) loadAltPath().catch(() => undefined);
     });
     es.addEventListener('failover', (e) => {
       addFailovers([JSON.parse(e.data)], true);
@@ -555,16 +590,22 @@
     }
     await Promise.all([refresh(), loadTimeline().catch(() => undefined), loadAltPath().catch(() => undefined), loadRanker().catch(() => undefined)]);
     connect();
-    setInterval(renderAges, 500);
+    setInterval(() => {
+      renderAges();
+      renderAltPathAges();
+    }, 500);
     // without ticks (controller or store trouble) still refresh, so staleness shows
     setInterval(() => {
       if (Date.now() - state.lastTick > 3000) refresh();
     }, 3000);
     setInterval(() => {
-      loadAltPath().catch(() => undefined);
       loadRanker().catch(() => undefined);
       renderTimeline();
     }, 10000);
+    // AltPath reports come every few seconds (and the routes change without an event)
+    setInterval(() => {
+      if (Date.now() - (state.altpathAt || 0) > 2500) loadAltPath().catch(() => undefined);
+    }, 3000);
   }
   init();
 })();

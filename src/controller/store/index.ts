@@ -7,7 +7,7 @@ import type { FleetStore } from './store.js';
 export * from './schema.js';
 export * from './store.js';
 export { MemoryStore } from './memory.js';
-export { RedisStore, type RedisStoreOptions } from './redis.js';
+export { RedisStore, decodePeer, encodePeer, hostWriteCommands, type RedisStoreOptions } from './redis.js';
 
 /** `memory:` gives an in-process store; anything else is a Redis URL. */
 export async function openStore(url: string, o: RedisStoreOptions & { log?: Logger } = {}): Promise<FleetStore> {

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { FLEET_EVENT_TYPES, HOST_KEY_TTL_MS, MAXLEN, checkHostName } from './schema.js';
-import type { AltPathOverride, AltPathReport, AltPathRoute, FleetEvent, HostState, PeerSummary, RankerRecord, StoredEvent } from './schema.js';
+import type { AltPathMeta, AltPathOverride, AltPathReport, AltPathRoute, FleetEvent, HostState, PeerSummary, RankerRecord, StoredEvent } from './schema.js';
 import { altPathRouteField, compareIds, type FleetStore, type HostSnapshot } from './store.js';
 
 interface Stream<T> {
@@ -49,7 +49,7 @@ export class MemoryStore implements FleetStore {
   private readonly hostRecs = new Map<string, HostRec>();
   private readonly fleet = newStream<FleetEvent>();
   private readonly ranker = newStream<RankerRecord>();
-  private altHb: { reporter: string; at: number } | undefined;
+  private altHb: { reporter: string; at: number; meta: AltPathMeta | null } | undefined;
   private routes = new Map<string, AltPathRoute>();
   private readonly overrides = new Map<string, AltPathOverride>();
   private readonly wake = new EventEmitter();
@@ -98,14 +98,14 @@ export class MemoryStore implements FleetStore {
     return ids;
   }
 
-  async putAltPathRoutes(reporter: string, routes: readonly AltPathRoute[], at = this.now()): Promise<void> {
-    this.altHb = { reporter, at };
+  async putAltPathRoutes(reporter: string, routes: readonly AltPathRoute[], at = this.now(), meta?: AltPathMeta): Promise<void> {
+    this.altHb = { reporter, at, meta: meta ? structuredClone(meta) : (this.altHb?.meta ?? null) };
     this.routes = new Map(routes.map((r) => [altPathRouteField(r), structuredClone(r)]));
   }
 
   async putAltPathOverride(reporter: string, o: AltPathOverride): Promise<string> {
     this.overrides.set(o.prefix, structuredClone(o));
-    this.altHb = { reporter, at: this.now() };
+    this.altHb = { reporter, at: this.now(), meta: this.altHb?.meta ?? null };
     const [id] = await this.addEvents([{ type: 'altpath-override', host: reporter, at: o.at, data: o }]);
     return id!;
   }
@@ -185,6 +185,7 @@ export class MemoryStore implements FleetStore {
     return {
       reporter: this.altHb?.reporter ?? null,
       last_seen: this.altHb?.at ?? null,
+      meta: this.altHb?.meta ? structuredClone(this.altHb.meta) : null,
       routes: [...this.routes.values()].map((r) => structuredClone(r)),
       overrides: [...this.overrides.values()].map((o) => structuredClone(o)),
     };

@@ -12,7 +12,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { PathsteerError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { FLEET_EVENT_TYPES, HOST_KEY_TTL_MS, KEYS, MAXLEN, checkHostName, parseRedisUrl, type RedisTarget } from './schema.js';
-import type { AltPathOverride, AltPathReport, AltPathRoute, FleetEvent, HostState, PeerSummary, RankerRecord, StoredEvent } from './schema.js';
+import type { AltPathMeta, AltPathOverride, AltPathReport, AltPathRoute, FleetEvent, HostState, PeerSummary, RankerRecord, StoredEvent } from './schema.js';
 import { altPathRouteField, eventFields, eventFromFields, type FleetStore, type HostSnapshot } from './store.js';
 
 export interface RedisStoreOptions {
@@ -110,19 +110,9 @@ export class RedisStore implements FleetStore {
   }
 
   async publishHost(state: HostState, peers: readonly PeerSummary[], removed: readonly string[] = []): Promise<void> {
-    const h = checkHostName(state.host);
-    const m = this.client.multi();
-    m.hset(KEYS.hb(h), 'last_seen', String(state.last_seen), 'state', JSON.stringify(state));
-    if (removed.length > 0) m.hdel(KEYS.paths(h), ...removed);
-    if (peers.length > 0) {
-      const args: string[] = [];
-      for (const p of peers) args.push(p.peer, encodePeer(p));
-      m.hset(KEYS.paths(h), ...args);
-    }
-    m.pexpire(KEYS.hb(h), HOST_KEY_TTL_MS);
-    m.pexpire(KEYS.paths(h), HOST_KEY_TTL_MS);
-    m.zadd(KEYS.hosts, String(state.last_seen), h);
-    check(await m.exec());
+    const encoded: string[] = [];
+    for (const p of peers) encoded.push(p.peer, encodePeer(p));
+    check(await this.client.multi(hostWriteCommands(state, encoded, removed)).exec());
   }
 
   async addEvents(events: readonly FleetEvent[]): Promise<string[]> {
@@ -145,7 +135,7 @@ export class RedisStore implements FleetStore {
     return fleetAt.map((i) => String(r[i]));
   }
 
-  async putAltPathRoutes(reporter: string, routes: readonly AltPathRoute[], at = Date.now()): Promise<void> {
+  async putAltPathRoutes(reporter: string, routes: readonly AltPathRoute[], at = Date.now(), meta?: AltPathMeta): Promise<void> {
     const m = this.client.multi();
     m.del(KEYS.altpathRoutes);
     if (routes.length > 0) {
@@ -153,7 +143,7 @@ export class RedisStore implements FleetStore {
       for (const r of routes) args.push(altPathRouteField(r), JSON.stringify(r));
       m.hset(KEYS.altpathRoutes, ...args);
     }
-    m.hset(KEYS.altpathHb, 'reporter', reporter, 'last_seen', String(at));
+    m.hset(KEYS.altpathHb, 'reporter', reporter, 'last_seen', String(at), ...(meta ? ['meta', JSON.stringify(meta)] : []));
     check(await m.exec());
   }
 
@@ -284,6 +274,7 @@ export class RedisStore implements FleetStore {
     return {
       reporter: hb.reporter ?? null,
       last_seen: hb.last_seen ? Number(hb.last_seen) : null,
+      meta: parseJson<AltPathMeta>(hb.meta),
       routes: Object.values(routes)
         .map((v) => parseJson<AltPathRoute>(v))
         .filter((x): x is AltPathRoute => x !== null),
@@ -315,6 +306,22 @@ export class RedisStore implements FleetStore {
     if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
     else this.client.disconnect();
   }
+}
+
+/**
+ * The commands of one host's report, run as one MULTI (one slot: the host's
+ * hash tag): heartbeat, summaries (`encodedPeers` = peer, encodePeer(summary),
+ * peer, ...), removed peers, TTLs, the heartbeat index. The one definition of
+ * the report's wire format: RedisStore.publishHost and the fleet benchmark's
+ * simulated agents (bench/fleet-sim.ts) both write through it.
+ */
+export function hostWriteCommands(state: HostState, encodedPeers: readonly string[], removed: readonly string[] = []): string[][] {
+  const h = checkHostName(state.host);
+  const cmds: string[][] = [['hset', KEYS.hb(h), 'last_seen', String(state.last_seen), 'state', JSON.stringify(state)]];
+  if (removed.length > 0) cmds.push(['hdel', KEYS.paths(h), ...removed]);
+  if (encodedPeers.length > 0) cmds.push(['hset', KEYS.paths(h), ...encodedPeers]);
+  cmds.push(['pexpire', KEYS.hb(h), String(HOST_KEY_TTL_MS)], ['pexpire', KEYS.paths(h), String(HOST_KEY_TTL_MS)], ['zadd', KEYS.hosts, String(state.last_seen), h]);
+  return cmds;
 }
 
 /**

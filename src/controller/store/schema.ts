@@ -13,7 +13,7 @@
  * | `ps:{HOST}:paths` | HASH | peer VTEP -> PeerSummary JSON (per-port detail lives here, never in metric labels) |
  * | `ps:{HOST}:events` | STREAM, MAXLEN ~ 1000 | the host's port and failover events (`type`, `host`, `at`, `data`) |
  * | `ps:events` | STREAM, MAXLEN ~ 10000 | fleet timeline: failovers of every host, AltPath overrides, ranker results; SSE ids are its ids |
- * | `ps:altpath:hb` | HASH | `reporter`, `last_seen` of the AltPath controller |
+ * | `ps:altpath:hb` | HASH | `reporter`, `last_seen`, `meta` (AltPathMeta JSON) of the AltPath controller |
  * | `ps:altpath:routes` | HASH | `PREFIX dscp=N` -> AltPathRoute JSON (replaced as a whole by each report) |
  * | `ps:altpath:overrides` | HASH | PREFIX -> AltPathOverride JSON |
  * | `ps:ranker:results` | STREAM, MAXLEN ~ 100 | ranked mitigations (`data`: RankerRecord JSON) |
@@ -158,6 +158,12 @@ export interface AltPathRoute {
   p90_srtt_ms: number | null;
   retrans_rate: number | null;
   updated: number;
+  /** The table it is in: `main` (BGP best), `dscp:N` (an AltPath table), `override` (injected as primary). */
+  table?: string;
+  /** Default traffic takes it (an override). */
+  override?: boolean;
+  /** The AltPath controller's route id (`PREFIX via PEER [AS path]`). */
+  route_id?: string;
 }
 
 export interface AltPathOverride {
@@ -169,11 +175,33 @@ export interface AltPathOverride {
   gain_ms: number;
   reason: string;
   at: number;
+  /** The override's route id, the BGP best it replaced, when it lapses (ms since the epoch) and both medians. */
+  route_id?: string;
+  primary_route_id?: string;
+  expires_at?: number;
+  alt_srtt_ms?: number | null;
+  primary_srtt_ms?: number | null;
+  alt_samples?: number;
+  primary_samples?: number;
+}
+
+/** What the AltPath controller says about its report (`ps:altpath:hb` `meta`). */
+export interface AltPathMeta {
+  /** How often it reports (ms): its data is stale after a few missed reports. */
+  interval_ms: number;
+  /** Active prefixes it has, and how many of them the report holds (reports are bounded). */
+  prefixes: number;
+  prefixes_reported: number;
+  /** Its cycle (ms), the last cycle's time, DSCP values. */
+  cycle_ms?: number;
+  last_cycle?: string | null;
+  dscps?: number[];
 }
 
 export interface AltPathReport {
   reporter: string | null;
   last_seen: number | null;
+  meta: AltPathMeta | null;
   routes: AltPathRoute[];
   overrides: AltPathOverride[];
 }

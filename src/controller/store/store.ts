@@ -5,7 +5,7 @@
  * (addRankerResult), the AltPath controller (putAltPath*). Reader: the
  * controller. Records and key names are in schema.ts.
  */
-import type { AltPathOverride, AltPathReport, AltPathRoute, FleetEvent, HostState, PeerSummary, RankerRecord, StoredEvent } from './schema.js';
+import type { AltPathMeta, AltPathOverride, AltPathReport, AltPathRoute, FleetEvent, HostState, PeerSummary, RankerRecord, StoredEvent } from './schema.js';
 
 /** One host as the controller reads it. */
 export interface HostSnapshot {
@@ -26,8 +26,8 @@ export interface FleetStore {
   publishHost(state: HostState, peers: readonly PeerSummary[], removed?: readonly string[]): Promise<void>;
   /** Append events: each to its host's stream, and failovers/overrides/ranker to the fleet stream. Returns the fleet or host stream id of each. */
   addEvents(events: readonly FleetEvent[]): Promise<string[]>;
-  /** Replace the AltPath route table (and the reporter's heartbeat). */
-  putAltPathRoutes(reporter: string, routes: readonly AltPathRoute[], at?: number): Promise<void>;
+  /** Replace the AltPath route table (and the reporter's heartbeat, with `meta` when given). */
+  putAltPathRoutes(reporter: string, routes: readonly AltPathRoute[], at?: number, meta?: AltPathMeta): Promise<void>;
   /** Record an override (and an `altpath-override` event on the timeline); returns the event id. */
   putAltPathOverride(reporter: string, o: AltPathOverride): Promise<string>;
   clearAltPathOverride(prefix: string): Promise<void>;
