@@ -6,49 +6,21 @@
  * own status (the same figures `pathsteer altpath status --json` shows),
  * bounded to `maxPrefixes` prefixes (overridden ones first, then by traffic).
  *
- * The shapes are structural: they match the fleet store's AltPathRoute,
- * AltPathOverride and AltPathMeta (src/controller/store/schema.ts) without
- * importing the controller; the CLI hands them to its AltPathPublisher.
+ * The records are the fleet store's AltPathRoute, AltPathOverride and
+ * AltPathMeta (src/controller/store/schema.ts) with every field filled; the
+ * import is type-only, so nothing of the controller is loaded here. The CLI
+ * hands them to its AltPathPublisher.
  */
+import type { AltPathMeta, AltPathOverride, AltPathRoute } from '../../controller/store/schema.js';
 import type { AltpathController } from './controller.js';
 
-export interface FleetAltPathRoute {
-  prefix: string;
-  dscp: number;
-  rank: number;
-  next_hop: string;
-  as_path: number[];
-  peer_asn: number | null;
-  samples: number;
-  median_srtt_ms: number | null;
-  p90_srtt_ms: number | null;
-  retrans_rate: number | null;
-  updated: number;
-  table: string;
-  override: boolean;
-  route_id: string;
-}
-
-export interface FleetAltPathOverride {
-  prefix: string;
-  dscp: number;
-  next_hop: string;
-  gain_ms: number;
-  reason: string;
-  at: number;
-  route_id: string;
-  primary_route_id: string;
-  expires_at: number;
-  alt_srtt_ms: number | null;
-  primary_srtt_ms: number | null;
-  alt_samples: number;
-  primary_samples: number;
-}
+export type FleetAltPathRoute = Required<AltPathRoute>;
+export type FleetAltPathOverride = Required<AltPathOverride>;
 
 export interface FleetAltPathReport {
   routes: FleetAltPathRoute[];
   overrides: FleetAltPathOverride[];
-  meta: { interval_ms: number; prefixes: number; prefixes_reported: number; cycle_ms: number; last_cycle: string | null; dscps: number[] };
+  meta: Required<AltPathMeta>;
 }
 
 /** The parts of `AltpathController.status()` read here (pathsteer.altpath.status/v1). */
