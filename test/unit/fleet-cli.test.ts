@@ -85,6 +85,8 @@ describe('fleet CLI', () => {
     const c = startCli(['controller', '--redis', redis.url, '--listen', '0.0.0.0:0']);
     try {
       await c.ready;
+      // the log line and the ready line travel on different pipes: wait for it (bounded)
+      for (let i = 0; i < 100 && !/listening beyond localhost/.test(c.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
       expect(c.stderr()).toMatch(/listening beyond localhost without --token/);
       c.kill('SIGTERM');
       expect(await c.exit).toBe(0);
