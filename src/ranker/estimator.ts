@@ -79,8 +79,6 @@ export interface RoutedTrace {
 
 /** Draw a routing sample for every flow of the trace. */
 export function routeTrace(router: Router, tr: Trace, routeSeed: number): RoutedTrace {
-  const topo = router.topo;
-  const st = router.state;
   const ptr = new Int32Array(tr.n + 1);
   let links = new Int32Array(Math.max(64, tr.n * 6));
   const routable = new Uint8Array(tr.n);
@@ -100,21 +98,28 @@ export function routeTrace(router: Router, tr: Trace, routeSeed: number): Routed
       ptr[f + 1] = k;
       continue;
     }
-    routable[f] = 1;
-    let keep = 1;
-    let d = 0;
-    for (let i = k; i < end; i++) {
-      const l = links[i]!;
-      keep *= 1 - st.linkDrop[l]!;
-      d += topo.delayS[l]!;
-      if (i < end - 1) keep *= 1 - st.nodeDrop[topo.to[l]!]!;
-    }
-    drop[f] = 1 - keep;
-    propS[f] = d;
+    fillRoutedFlow(router, links, k, end, f, routable, drop, propS);
     k = end;
     ptr[f + 1] = k;
   }
   return { ptr, links: links.subarray(0, k), routable, drop, propS };
+}
+
+/** Record flow f's path links[k..end) as routable with its drop rate and propagation delay under the router's state. */
+export function fillRoutedFlow(router: Router, links: Int32Array, k: number, end: number, f: number, routable: Uint8Array, drop: Float64Array, propS: Float64Array): void {
+  const topo = router.topo;
+  const st = router.state;
+  routable[f] = 1;
+  let keep = 1;
+  let d = 0;
+  for (let i = k; i < end; i++) {
+    const l = links[i]!;
+    keep *= 1 - st.linkDrop[l]!;
+    d += topo.delayS[l]!;
+    if (i < end - 1) keep *= 1 - st.nodeDrop[topo.to[l]!]!;
+  }
+  drop[f] = 1 - keep;
+  propS[f] = d;
 }
 
 /** Input of the long-flow epoch simulation (also driven directly by tests). */
@@ -341,14 +346,15 @@ export interface NetContext {
 }
 
 /**
- * Estimate one sample: route the trace, run the long flows through epochs,
+ * Estimate one sample: route the trace (or take `routedIn`, which must equal
+ * routeTrace(net.router, tr, routeSeed)), run the long flows through epochs,
  * compute short-flow FCTs; returns the metric vector (M_* indices).
  */
-export function estimateSample(net: NetContext, tr: Trace, routeSeed: number, cfg: EstimatorConfig, tm: TransportModel): Float64Array {
+export function estimateSample(net: NetContext, tr: Trace, routeSeed: number, cfg: EstimatorConfig, tm: TransportModel, routedIn?: RoutedTrace): Float64Array {
   const router = net.router;
   const topo = router.topo;
   const st = router.state;
-  const routed = routeTrace(router, tr, routeSeed);
+  const routed = routedIn ?? routeTrace(router, tr, routeSeed);
   const out = new Float64Array(N_METRICS);
   // Split into long and short flows; count unroutable measured flows.
   const longIdx: number[] = [];
