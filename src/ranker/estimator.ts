@@ -195,6 +195,8 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
   const pPtr = new Int32Array(n + 1);
   const pDemand = new Float64Array(n);
   const pCap = new Float64Array(nLinks);
+  let lRate = new Float64Array(0);
+  let lFlows = new Int32Array(0);
   const scratch = new ApproxScratch();
   // Warm start of the approximate solver: each flow's rate in the previous solve orders it in the next (NaN: new).
   const lastRate = new Float64Array(n).fill(Number.NaN);
@@ -289,18 +291,28 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
     }
     const tEnd = (last + 1) * epochS;
     if (hook) {
+      // Sum on the compact problem's local ids (dense, in path order: the
+      // same additions in the same order as on global ids), then scatter.
+      if (lRate.length < nLocal) {
+        lRate = new Float64Array(nLinks);
+        lFlows = new Int32Array(nLinks);
+      }
+      lRate.fill(0, 0, nLocal);
+      lFlows.fill(0, 0, nLocal);
       for (let a = 0; a < nActive; a++) {
-        const f = active[a]!;
         const r = rate[a]!;
-        for (let i = pathPtr[f]!; i < pathPtr[f + 1]!; i++) {
-          const l = pathLinks[i]!;
-          linkRate[l]! += r;
-          linkFlows[l]!++;
+        for (let i = pPtr[a]!; i < pPtr[a + 1]!; i++) {
+          const id = pLinks[i]!;
+          lRate[id]! += r;
+          lFlows[id]!++;
         }
       }
       for (let i = 0; i < nLocal; i++) {
         const l = touched[i]!;
-        saturated[l] = linkRate[l]! >= capacity[l]! * (1 - 1e-6) ? 1 : 0;
+        const lr = lRate[i]!;
+        linkRate[l] = lr;
+        linkFlows[l] = lFlows[i]!;
+        saturated[l] = lr >= pCap[i]! * (1 - 1e-6) ? 1 : 0;
       }
       view.nTouched = nLocal;
       for (let e = epoch; e <= last; e++) {
