@@ -136,16 +136,23 @@ export interface LongFlowInput {
   pathLinks: Int32Array;
 }
 
-/** Per-epoch view handed to the hook (global link ids). */
+/**
+ * Per-epoch view handed to the hook. The per-link arrays are indexed by the
+ * stretch's local link id: `localId[l]` for global link l, -1 when no long
+ * flow crosses l (rate 0, no flows, not saturated).
+ */
 export interface EpochView {
   t0: number;
   t1: number;
-  /** Sum of long-flow rates per link (only `touched` entries are non-zero). */
+  /** Global link id -> local id (-1: no long flow on it). */
+  localId: Int32Array;
+  /** Sum of long-flow rates per local link. */
   linkRate: Float64Array;
-  /** Long flows per link. */
+  /** Long flows per local link. */
   linkFlows: Int32Array;
-  /** Link saturated by capacity-limited flows. */
+  /** Local link saturated by capacity-limited flows. */
   saturated: Uint8Array;
+  /** Global id of each local link (first `nTouched` entries). */
   touched: Int32Array;
   nTouched: number;
 }
@@ -195,8 +202,6 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
   const pPtr = new Int32Array(n + 1);
   const pDemand = new Float64Array(n);
   const pCap = new Float64Array(nLinks);
-  let lRate = new Float64Array(0);
-  let lFlows = new Int32Array(0);
   const scratch = new ApproxScratch();
   // Warm start of the approximate solver: each flow's rate in the previous solve orders it in the next (NaN: new).
   const lastRate = new Float64Array(n).fill(Number.NaN);
@@ -205,7 +210,7 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
   let epochs = 0;
   let watched = 0;
   if (watch) for (let f = 0; f < n; f++) watched += watch[f]!;
-  const view: EpochView = { t0: 0, t1: 0, linkRate, linkFlows, saturated, touched, nTouched: 0 };
+  const view: EpochView = { t0: 0, t1: 0, localId, linkRate, linkFlows, saturated, touched, nTouched: 0 };
   /** The epoch a flow starting at x joins: the e with e*epochS <= x < (e+1)*epochS as computed below. */
   const epochOf = (x: number): number => {
     let e = Math.floor(x / epochS);
@@ -291,40 +296,23 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
     }
     const tEnd = (last + 1) * epochS;
     if (hook) {
-      // Sum on the compact problem's local ids (dense, in path order: the
-      // same additions in the same order as on global ids), then scatter.
-      if (lRate.length < nLocal) {
-        lRate = new Float64Array(nLinks);
-        lFlows = new Int32Array(nLinks);
-      }
-      lRate.fill(0, 0, nLocal);
-      lFlows.fill(0, 0, nLocal);
+      // Sums on the compact problem's dense local ids, flows in path order.
+      linkRate.fill(0, 0, nLocal);
+      linkFlows.fill(0, 0, nLocal);
       for (let a = 0; a < nActive; a++) {
         const r = rate[a]!;
         for (let i = pPtr[a]!; i < pPtr[a + 1]!; i++) {
           const id = pLinks[i]!;
-          lRate[id]! += r;
-          lFlows[id]!++;
+          linkRate[id]! += r;
+          linkFlows[id]!++;
         }
       }
-      for (let i = 0; i < nLocal; i++) {
-        const l = touched[i]!;
-        const lr = lRate[i]!;
-        linkRate[l] = lr;
-        linkFlows[l] = lFlows[i]!;
-        saturated[l] = lr >= pCap[i]! * (1 - 1e-6) ? 1 : 0;
-      }
+      for (let i = 0; i < nLocal; i++) saturated[i] = linkRate[i]! >= pCap[i]! * (1 - 1e-6) ? 1 : 0;
       view.nTouched = nLocal;
       for (let e = epoch; e <= last; e++) {
         view.t0 = e * epochS;
         view.t1 = (e + 1) * epochS;
         hook(view);
-      }
-      for (let i = 0; i < nLocal; i++) {
-        const l = touched[i]!;
-        linkRate[l] = 0;
-        linkFlows[l] = 0;
-        saturated[l] = 0;
       }
     }
     for (let i = 0; i < nLocal; i++) localId[touched[i]!] = -1;
@@ -432,8 +420,9 @@ export function estimateSample(net: NetContext, tr: Trace, routeSeed: number, cf
       for (let j = routed.ptr[f]!; j < routed.ptr[f + 1]!; j++) {
         const l = routed.links[j]!;
         const c = st.capacity[l]!;
-        const util = (v.linkRate[l]! + shortLoad[l]!) / c;
-        q += queueDelayS(tm.queue, util, v.saturated[l] === 1, v.linkFlows[l]!, c);
+        const id = v.localId[l]!;
+        const util = ((id >= 0 ? v.linkRate[id]! : 0) + shortLoad[l]!) / c;
+        q += queueDelayS(tm.queue, util, id >= 0 && v.saturated[id] === 1, id >= 0 ? v.linkFlows[id]! : 0, c);
       }
       const rtt = 2 * routed.propS[f]!;
       const count = rttCount(tm.rttTable, tr.size[f]!, routed.drop[f]!, rtt, u3(tr.seed, f, 13));
@@ -458,9 +447,10 @@ export function estimateSample(net: NetContext, tr: Trace, routeSeed: number, cf
     hook({
       t0: 0,
       t1: Number.POSITIVE_INFINITY,
-      linkRate: new Float64Array(topo.nLinks),
-      linkFlows: new Int32Array(topo.nLinks),
-      saturated: new Uint8Array(topo.nLinks),
+      localId: new Int32Array(topo.nLinks).fill(-1),
+      linkRate: new Float64Array(0),
+      linkFlows: new Int32Array(0),
+      saturated: new Uint8Array(0),
       touched: new Int32Array(0),
       nTouched: 0,
     });
