@@ -23,6 +23,8 @@ export class HopDiff {
   private readonly wa = new Float64Array(256);
   private readonly lb = new Int32Array(256);
   private readonly wb = new Float64Array(256);
+  /** Same link and switch drop rates in both states: a copied path keeps its drop rate and delay too. */
+  readonly sameDrops: boolean;
 
   constructor(
     readonly ref: Router,
@@ -35,6 +37,10 @@ export class HopDiff {
       this.torIdx[d] = i;
     });
     this.memo = new Uint8Array(t.tors.length * this.nSw);
+    const a = ref.state;
+    const b = cand.state;
+    const eq = (x: Float64Array, y: Float64Array): boolean => x === y || (x.length === y.length && x.every((v, i) => Object.is(v, y[i])));
+    this.sameDrops = eq(a.linkDrop, b.linkDrop) && eq(a.nodeDrop, b.nodeDrop);
   }
 
   /** Do both routers forward towards ToR d identically at switch v? */
@@ -73,6 +79,7 @@ export function rerouteTrace(diff: HopDiff, tr: Trace, routeSeed: number, baseTr
   const to = topo.to;
   const usable = router.usable;
   const serverTor = topo.serverTor;
+  const sameDrops = diff.sameDrops;
   const sameTrace = tr === baseTrace || (tr.src === baseTrace.src && tr.dst === baseTrace.dst);
   const ptr = new Int32Array(tr.n + 1);
   let links = new Int32Array(Math.max(64, base.links.length + 64));
@@ -113,6 +120,14 @@ export function rerouteTrace(diff: HopDiff, tr: Trace, routeSeed: number, baseTr
           for (let i = p0; i < p1; i++) links[k + i - p0] = bLinks[i]!;
           end = k + p1 - p0;
           reused++;
+          if (sameDrops) {
+            routable[f] = 1;
+            drop[f] = base.drop[f]!;
+            propS[f] = base.propS[f]!;
+            k = end;
+            ptr[f + 1] = k;
+            continue;
+          }
         }
       }
     }

@@ -48,6 +48,7 @@ describe('path reuse across candidates', () => {
     const tr0 = new SampleEvaluator(model).trace(0);
     const cands = model.candidates.filter((c) => c.feasible);
     let differing = 0;
+    let sameDrops = 0; // pairs whose copied paths also copy drop rate and delay
     for (const r of cands) {
       const rt = candidateTrace(model, r, tr0);
       const base = routeTrace(r.router, rt, seed);
@@ -55,7 +56,9 @@ describe('path reuse across candidates', () => {
         const ct = candidateTrace(model, c, tr0);
         const want = routeTrace(c.router, ct, seed);
         const stats = { reused: 0, resampled: 0 };
-        const got = rerouteTrace(new HopDiff(r.router, c.router), ct, seed, rt, base, stats);
+        const hd = new HopDiff(r.router, c.router);
+        if (hd.sameDrops) sameDrops++;
+        const got = rerouteTrace(hd, ct, seed, rt, base, stats);
         expect(Array.from(got.ptr)).toEqual(Array.from(want.ptr));
         expect(Array.from(got.links)).toEqual(Array.from(want.links));
         expect(Array.from(got.routable)).toEqual(Array.from(want.routable));
@@ -66,6 +69,7 @@ describe('path reuse across candidates', () => {
       }
     }
     expect(differing).toBeGreaterThan(0);
+    expect(sameDrops).toBeGreaterThan(0);
   });
 
   it('HopDiff marks a switch whose next hops a disabled link changes, and not one it leaves alone', () => {
