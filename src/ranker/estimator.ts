@@ -79,8 +79,6 @@ export interface RoutedTrace {
 
 /** Draw a routing sample for every flow of the trace. */
 export function routeTrace(router: Router, tr: Trace, routeSeed: number): RoutedTrace {
-  const topo = router.topo;
-  const st = router.state;
   const ptr = new Int32Array(tr.n + 1);
   let links = new Int32Array(Math.max(64, tr.n * 6));
   const routable = new Uint8Array(tr.n);
@@ -100,21 +98,28 @@ export function routeTrace(router: Router, tr: Trace, routeSeed: number): Routed
       ptr[f + 1] = k;
       continue;
     }
-    routable[f] = 1;
-    let keep = 1;
-    let d = 0;
-    for (let i = k; i < end; i++) {
-      const l = links[i]!;
-      keep *= 1 - st.linkDrop[l]!;
-      d += topo.delayS[l]!;
-      if (i < end - 1) keep *= 1 - st.nodeDrop[topo.to[l]!]!;
-    }
-    drop[f] = 1 - keep;
-    propS[f] = d;
+    fillRoutedFlow(router, links, k, end, f, routable, drop, propS);
     k = end;
     ptr[f + 1] = k;
   }
   return { ptr, links: links.subarray(0, k), routable, drop, propS };
+}
+
+/** Record flow f's path links[k..end) as routable with its drop rate and propagation delay under the router's state. */
+export function fillRoutedFlow(router: Router, links: Int32Array, k: number, end: number, f: number, routable: Uint8Array, drop: Float64Array, propS: Float64Array): void {
+  const topo = router.topo;
+  const st = router.state;
+  routable[f] = 1;
+  let keep = 1;
+  let d = 0;
+  for (let i = k; i < end; i++) {
+    const l = links[i]!;
+    keep *= 1 - st.linkDrop[l]!;
+    d += topo.delayS[l]!;
+    if (i < end - 1) keep *= 1 - st.nodeDrop[topo.to[l]!]!;
+  }
+  drop[f] = 1 - keep;
+  propS[f] = d;
 }
 
 /** Input of the long-flow epoch simulation (also driven directly by tests). */
@@ -131,16 +136,23 @@ export interface LongFlowInput {
   pathLinks: Int32Array;
 }
 
-/** Per-epoch view handed to the hook (global link ids). */
+/**
+ * Per-epoch view handed to the hook. The per-link arrays are indexed by the
+ * stretch's local link id: `localId[l]` for global link l, -1 when no long
+ * flow crosses l (rate 0, no flows, not saturated).
+ */
 export interface EpochView {
   t0: number;
   t1: number;
-  /** Sum of long-flow rates per link (only `touched` entries are non-zero). */
+  /** Global link id -> local id (-1: no long flow on it). */
+  localId: Int32Array;
+  /** Sum of long-flow rates per local link. */
   linkRate: Float64Array;
-  /** Long flows per link. */
+  /** Long flows per local link. */
   linkFlows: Int32Array;
-  /** Link saturated by capacity-limited flows. */
+  /** Local link saturated by capacity-limited flows. */
   saturated: Uint8Array;
+  /** Global id of each local link (first `nTouched` entries). */
   touched: Int32Array;
   nTouched: number;
 }
@@ -198,7 +210,7 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
   let epochs = 0;
   let watched = 0;
   if (watch) for (let f = 0; f < n; f++) watched += watch[f]!;
-  const view: EpochView = { t0: 0, t1: 0, linkRate, linkFlows, saturated, touched, nTouched: 0 };
+  const view: EpochView = { t0: 0, t1: 0, localId, linkRate, linkFlows, saturated, touched, nTouched: 0 };
   /** The epoch a flow starting at x joins: the e with e*epochS <= x < (e+1)*epochS as computed below. */
   const epochOf = (x: number): number => {
     let e = Math.floor(x / epochS);
@@ -284,30 +296,23 @@ export function runEpochs(inp: LongFlowInput, opt: EpochOptions): LongFlowResult
     }
     const tEnd = (last + 1) * epochS;
     if (hook) {
+      // Sums on the compact problem's dense local ids, flows in path order.
+      linkRate.fill(0, 0, nLocal);
+      linkFlows.fill(0, 0, nLocal);
       for (let a = 0; a < nActive; a++) {
-        const f = active[a]!;
         const r = rate[a]!;
-        for (let i = pathPtr[f]!; i < pathPtr[f + 1]!; i++) {
-          const l = pathLinks[i]!;
-          linkRate[l]! += r;
-          linkFlows[l]!++;
+        for (let i = pPtr[a]!; i < pPtr[a + 1]!; i++) {
+          const id = pLinks[i]!;
+          linkRate[id]! += r;
+          linkFlows[id]!++;
         }
       }
-      for (let i = 0; i < nLocal; i++) {
-        const l = touched[i]!;
-        saturated[l] = linkRate[l]! >= capacity[l]! * (1 - 1e-6) ? 1 : 0;
-      }
+      for (let i = 0; i < nLocal; i++) saturated[i] = linkRate[i]! >= pCap[i]! * (1 - 1e-6) ? 1 : 0;
       view.nTouched = nLocal;
       for (let e = epoch; e <= last; e++) {
         view.t0 = e * epochS;
         view.t1 = (e + 1) * epochS;
         hook(view);
-      }
-      for (let i = 0; i < nLocal; i++) {
-        const l = touched[i]!;
-        linkRate[l] = 0;
-        linkFlows[l] = 0;
-        saturated[l] = 0;
       }
     }
     for (let i = 0; i < nLocal; i++) localId[touched[i]!] = -1;
@@ -341,14 +346,15 @@ export interface NetContext {
 }
 
 /**
- * Estimate one sample: route the trace, run the long flows through epochs,
+ * Estimate one sample: route the trace (or take `routedIn`, which must equal
+ * routeTrace(net.router, tr, routeSeed)), run the long flows through epochs,
  * compute short-flow FCTs; returns the metric vector (M_* indices).
  */
-export function estimateSample(net: NetContext, tr: Trace, routeSeed: number, cfg: EstimatorConfig, tm: TransportModel): Float64Array {
+export function estimateSample(net: NetContext, tr: Trace, routeSeed: number, cfg: EstimatorConfig, tm: TransportModel, routedIn?: RoutedTrace): Float64Array {
   const router = net.router;
   const topo = router.topo;
   const st = router.state;
-  const routed = routeTrace(router, tr, routeSeed);
+  const routed = routedIn ?? routeTrace(router, tr, routeSeed);
   const out = new Float64Array(N_METRICS);
   // Split into long and short flows; count unroutable measured flows.
   const longIdx: number[] = [];
@@ -414,8 +420,9 @@ export function estimateSample(net: NetContext, tr: Trace, routeSeed: number, cf
       for (let j = routed.ptr[f]!; j < routed.ptr[f + 1]!; j++) {
         const l = routed.links[j]!;
         const c = st.capacity[l]!;
-        const util = (v.linkRate[l]! + shortLoad[l]!) / c;
-        q += queueDelayS(tm.queue, util, v.saturated[l] === 1, v.linkFlows[l]!, c);
+        const id = v.localId[l]!;
+        const util = ((id >= 0 ? v.linkRate[id]! : 0) + shortLoad[l]!) / c;
+        q += queueDelayS(tm.queue, util, id >= 0 && v.saturated[id] === 1, id >= 0 ? v.linkFlows[id]! : 0, c);
       }
       const rtt = 2 * routed.propS[f]!;
       const count = rttCount(tm.rttTable, tr.size[f]!, routed.drop[f]!, rtt, u3(tr.seed, f, 13));
@@ -440,9 +447,10 @@ export function estimateSample(net: NetContext, tr: Trace, routeSeed: number, cf
     hook({
       t0: 0,
       t1: Number.POSITIVE_INFINITY,
-      linkRate: new Float64Array(topo.nLinks),
-      linkFlows: new Int32Array(topo.nLinks),
-      saturated: new Uint8Array(topo.nLinks),
+      localId: new Int32Array(topo.nLinks).fill(-1),
+      linkRate: new Float64Array(0),
+      linkFlows: new Int32Array(0),
+      saturated: new Uint8Array(0),
       touched: new Int32Array(0),
       nTouched: 0,
     });
