@@ -129,13 +129,17 @@ const volatile __u32 ps_no_flow_cache = 0;
  * tick; src/maps adds the pending counts when it reads). Miss: the full path
  * (ps_path, ps_pin, choice, pin write, ps_activity), then take the slot.
  *
- * bum (a flooded broadcast/multicast frame): steered like any packet, but
+ * A flooded broadcast/multicast frame (bum): steered like any packet, but
  * neither cached nor counted as activity: flooding reaches every VTEP, and
  * the agent must probe only the peers a host really talks to (on-demand
- * probing, ZooRoute §4.1).
+ * probing, ZooRoute §4.1). It is looked for only on a miss (reading the
+ * inner MAC costs a helper call, a third of a hit): a hit means a unicast
+ * flow to this peer with the same outer port filled the slot, so the peer is
+ * active anyway and a flooded frame that shares it is steered the same; its
+ * one packet counted as activity changes nothing the agent decides.
  */
 static __always_inline void ps_tunnel(struct __sk_buff *skb, const struct iphdr *ip, struct udphdr *udp, __u32 l4off,
-				      const struct ps_config *cfg, const bool precise, const bool bum)
+				      const struct ps_config *cfg, const bool precise, const bool geneve)
 {
 	__u32 gen = *(volatile const __u32 *)&cfg->path_gen;
 	__u32 h = ps_flow_hash(bpf_ntohs(udp->source), cfg->hash_seed);
@@ -144,10 +148,11 @@ static __always_inline void ps_tunnel(struct __sk_buff *skb, const struct iphdr 
 	__be16 sport = 0;
 	__u8 outcome = 0;
 	__u16 base = 0;
+	bool bum;
 	__u64 now;
 	int idx;
 
-	if (!ps_no_flow_cache && !bum) {
+	if (!ps_no_flow_cache) {
 		__u32 slot = ps_flow_slot_of(peer, h);
 
 		s = bpf_map_lookup_elem(&ps_flow_cache, &slot);
@@ -165,9 +170,15 @@ static __always_inline void ps_tunnel(struct __sk_buff *skb, const struct iphdr 
 				goto write;
 			}
 		}
-		ps_count(PS_STAT_CACHE_MISS);
 	}
 
+	bum = ps_inner_is_bum(skb, l4off, geneve);
+	if (s) {
+		if (bum)
+			s = NULL; /* neither cached nor counted as a miss */
+		else
+			ps_count(PS_STAT_CACHE_MISS);
+	}
 	idx = ps_choose(peer, h, &base, &outcome);
 	ps_count(outcome);
 	if (idx >= 0)
@@ -240,8 +251,7 @@ static __always_inline int ps_sport_egress(struct __sk_buff *skb, const bool pre
 
 	/* 2. tunnel packet: a healthy port for this flow from the peer's window,
 	 * 3. and the peer's activity (the agent learns active peers and ports) */
-	ps_tunnel(skb, ip, udp, t.l4off, t.cfg, precise,
-		  ps_inner_is_bum(skb, t.l4off, udp->dest == bpf_htons(t.cfg->geneve_port)));
+	ps_tunnel(skb, ip, udp, t.l4off, t.cfg, precise, udp->dest == bpf_htons(t.cfg->geneve_port));
 	return TC_ACT_OK;
 }
 
