@@ -77,6 +77,14 @@ export interface RoutedTrace {
   propS: Float64Array;
 }
 
+/** `links` with room for `need` more entries after k (doubled when short; the filled part kept). */
+export function withRoom(links: Int32Array<ArrayBuffer>, k: number, need = 16): Int32Array<ArrayBuffer> {
+  if (links.length - k >= need) return links;
+  const l2 = new Int32Array(Math.max(links.length * 2, k + need));
+  l2.set(links);
+  return l2;
+}
+
 /** Draw a routing sample for every flow of the trace. */
 export function routeTrace(router: Router, tr: Trace, routeSeed: number): RoutedTrace {
   const ptr = new Int32Array(tr.n + 1);
@@ -88,11 +96,7 @@ export function routeTrace(router: Router, tr: Trace, routeSeed: number): Routed
   let f = 0;
   const uniform = (hop: number): number => u3(routeSeed, f, hop);
   for (f = 0; f < tr.n; f++) {
-    if (links.length - k < 16) {
-      const l2 = new Int32Array(links.length * 2);
-      l2.set(links);
-      links = l2;
-    }
+    links = withRoom(links, k);
     const end = router.samplePath(tr.src[f]!, tr.dst[f]!, uniform, links, k);
     if (end < 0) {
       ptr[f + 1] = k;

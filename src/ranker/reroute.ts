@@ -10,7 +10,7 @@
  * Which (destination ToR, switch) pairs agree is memoised per router pair
  * (HopDiff) and reused across every sample the evaluator runs.
  */
-import { fillRoutedFlow, u3, type RoutedTrace } from './estimator.js';
+import { fillRoutedFlow, u3, withRoom, type RoutedTrace } from './estimator.js';
 import type { Router } from './routing.js';
 import type { Trace } from './traffic.js';
 
@@ -93,11 +93,7 @@ export function rerouteTrace(diff: HopDiff, tr: Trace, routeSeed: number, baseTr
   let reused = 0;
   const uniform = (hop: number): number => u3(routeSeed, f, hop);
   for (f = 0; f < tr.n; f++) {
-    if (links.length - k < 16) {
-      const l2 = new Int32Array(links.length * 2);
-      l2.set(links);
-      links = l2;
-    }
+    links = withRoom(links, k);
     const s = tr.src[f]!;
     const t = tr.dst[f]!;
     let end = -2; // -2: not decided by reuse
