@@ -103,6 +103,14 @@ export function tunnelDevices(plan: TopologyPlan, h: PlanHost, uplink = h.uplink
   ];
 }
 
+/**
+ * The traffic meter's receiver ports (47000 + flow, src/testbed/traffic.ts) are
+ * inside the ephemeral range: a sender's source port could take one that a
+ * receiver of another run in the same namespace binds next (EADDRINUSE once
+ * in a CI run). Reserved, no ephemeral port is handed out from them.
+ */
+const TRAFFIC_PORTS_RESERVED = { 'net.ipv4.ip_local_reserved_ports': '47000-47999' };
+
 export function fabricCommands(plan: TopologyPlan, opts: FabricOptions): FabricCommands {
   const { spec } = plan;
   const per = new Map<string, NsCommands>();
@@ -122,7 +130,7 @@ export function fabricCommands(plan: TopologyPlan, opts: FabricOptions): FabricC
   }
   for (const h of plan.hosts) {
     const c = get(h.netns, 'host');
-    Object.assign(c.sysctl, { 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0 });
+    Object.assign(c.sysctl, { 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0 }, TRAFFIC_PORTS_RESERVED);
     // TCP re-hashes its flow (new sk_txhash -> new VXLAN source port) on RTO: the
     // kernel baseline `--local-tenant` measures. 1 is the kernel default; set it explicitly.
     Object.assign(c.optionalSysctl, QUIET_IPV6, { 'net.core.txrehash': 1, 'net.bridge.bridge-nf-call-iptables': 0 });
@@ -134,6 +142,7 @@ export function fabricCommands(plan: TopologyPlan, opts: FabricOptions): FabricC
   }
   for (const v of plan.vms) {
     const c = get(v.netns, 'vm');
+    Object.assign(c.sysctl, TRAFFIC_PORTS_RESERVED);
     Object.assign(c.optionalSysctl, QUIET_IPV6);
   }
 

@@ -153,28 +153,33 @@ describe.runIf(canLoadBpf)('agent failover on clos-2x2', () => {
     // seconds on a loaded machine), so it runs long enough to span the failure
     const reverse = tb.startTraffic({ from: 'vm2', to: 'vm1', flows: 32, ratePps: 200, durationS: 16, protocol: 'udp' });
     await reverse.started;
-    const r = await experiment([
-      { at: 1.5, do: 'snapshot', label: 'r0' },
-      { at: 1.5, do: 'snapshot', label: 'r0b', host: 'host2' },
-      { at: 2, do: 'fail', link: 'spine1-leaf2', blackhole: true, direction: 'b-a' },
-      { at: 5, do: 'snapshot', label: 'r1' },
-      { at: 5, do: 'snapshot', label: 'r1b', host: 'host2' },
-      { at: 6, do: 'heal', link: 'spine1-leaf2' },
-    ]);
-    const back = await reverse.result;
-    // the failure (t=2 s) and the heal (t=6 s) of the experiment fell inside the reverse run
-    const healAtBackS = Number(BigInt(r.t0_ns) - BigInt(back.t0_ns)) / 1e9 + 6;
-    expect(healAtBackS, 'reverse traffic ended before the heal').toBeLessThan(back.duration_s);
-    // vm1 -> vm2 never crosses the broken direction: no loss, and host1 moved no flow
-    expect(r.lost_packets).toBe(0);
-    expect(moved(snaps.get('r0')!, snaps.get('r1')!)).toEqual([]);
-    // vm2 -> vm1 flows on the broken direction recovered, each once
-    expect(back.affected_flows).toBeGreaterThan(0);
-    for (const f of back.per_flow.filter((x) => x.affected)) {
-      expect(f.outages).toBe(1);
-      expect(f.outage_ms).toBeLessThan(3000);
+    // a failed assertion must not leave the reverse run holding vm1/vm2 ports for the next tests
+    try {
+      const r = await experiment([
+        { at: 1.5, do: 'snapshot', label: 'r0' },
+        { at: 1.5, do: 'snapshot', label: 'r0b', host: 'host2' },
+        { at: 2, do: 'fail', link: 'spine1-leaf2', blackhole: true, direction: 'b-a' },
+        { at: 5, do: 'snapshot', label: 'r1' },
+        { at: 5, do: 'snapshot', label: 'r1b', host: 'host2' },
+        { at: 6, do: 'heal', link: 'spine1-leaf2' },
+      ]);
+      const back = await reverse.result;
+      // the failure (t=2 s) and the heal (t=6 s) of the experiment fell inside the reverse run
+      const healAtBackS = Number(BigInt(r.t0_ns) - BigInt(back.t0_ns)) / 1e9 + 6;
+      expect(healAtBackS, 'reverse traffic ended before the heal').toBeLessThan(back.duration_s);
+      // vm1 -> vm2 never crosses the broken direction: no loss, and host1 moved no flow
+      expect(r.lost_packets).toBe(0);
+      expect(moved(snaps.get('r0')!, snaps.get('r1')!)).toEqual([]);
+      // vm2 -> vm1 flows on the broken direction recovered, each once
+      expect(back.affected_flows).toBeGreaterThan(0);
+      for (const f of back.per_flow.filter((x) => x.affected)) {
+        expect(f.outages).toBe(1);
+        expect(f.outage_ms).toBeLessThan(3000);
+      }
+      expect(moved(snaps.get('r0b')!, snaps.get('r1b')!).length).toBe(back.affected_flows);
+    } finally {
+      reverse.kill();
     }
-    expect(moved(snaps.get('r0b')!, snaps.get('r1b')!).length).toBe(back.affected_flows);
   });
 
   it('30% random loss on a spine link: affected flows move (3-of-5 rule) and their loss stops', async () => {
