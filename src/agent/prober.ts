@@ -99,6 +99,8 @@ export interface PeerSession {
   minRttMs: number | undefined;
   goodReturnPort: number | undefined;
   goodReturnAt: number;
+  /** Good answers so far: a held re-probe goes out once one arrives after its failure. */
+  goodAnswers: number;
   negotiatedAt: number | undefined;
   /** Last time the data plane showed tunnel traffic to the peer (ms; creation time at first). */
   lastActiveAt: number;
@@ -142,6 +144,13 @@ export class Prober {
   readonly sessions = new Map<string, PeerSession>();
   readonly scheduler: ProbeScheduler;
   private readonly pending = new Map<number, Pending>();
+  /**
+   * Re-probes waiting for a return port proven after their failure: the answer
+   * that last arrived before it may have come over the path that just broke.
+   * Each goes out when a later answer arrives (the burst's, within an RTT) or
+   * at `until` (one deadline) with what is known then.
+   */
+  private held: Array<{ peer: string; idx: number; mark: number; until: number }> = [];
   private seq = 1;
   /** When tick() last ran: a long gap means this process stalled (CPU, GC), not the path. */
   private lastTickAt = -Infinity;
@@ -191,6 +200,7 @@ export class Prober {
       minRttMs: undefined,
       goodReturnPort: undefined,
       goodReturnAt: 0,
+      goodAnswers: 0,
       negotiatedAt: undefined,
       lastActiveAt: now,
       probesSent: 0,
@@ -339,10 +349,21 @@ export class Prober {
       if (s.state === 'negotiating' && now >= s.nextNegotiationAt) this.sendNegotiation(s, now);
       else if (s.state === 'stopped' && now >= s.nextNegotiationAt) s.state = 'negotiating';
     }
+    if (this.held.length > 0) this.releaseHeld(now);
     for (const d of this.scheduler.due(now)) {
       const s = this.sessions.get(d.peer);
       if (s?.state === 'probing') this.sendTelemetry(s, d.idx, now, d.reprobe);
     }
+  }
+
+  private releaseHeld(now: number): void {
+    this.held = this.held.filter((h) => {
+      const s = this.sessions.get(h.peer);
+      if (!s) return false;
+      if (s.goodAnswers === h.mark && now < h.until) return true;
+      this.scheduler.reprobe(h.peer, h.idx);
+      return false;
+    });
   }
 
   private outcome(
@@ -362,7 +383,11 @@ export class Prober {
         if (b === 'fired') this.metrics.bursts.inc();
         else if (b === 'budget') this.metrics.burstsDenied.inc();
       }
-      this.scheduler.reprobe(s.peer, idx);
+      // the re-probe asks for a return port that answered after this failure (see
+      // `held`); a middlebox peer's answers take no reply port, so it goes at once
+      const mirrored = s.peerModes !== undefined && (s.peerModes & Mode.SPORT_LEARNING) !== 0;
+      if (mirrored) this.scheduler.reprobe(s.peer, idx);
+      else this.held.push({ peer: s.peer, idx, mark: s.goodAnswers, until: now + this.deadlineMs(s) });
     }
     // an anomaly switches a partial-mode peer to full probing, unless this agent is
     // overloaded: probing 32x more then would only deepen the overload that made
@@ -437,6 +462,7 @@ export class Prober {
       this.metrics.responses.inc();
       s.goodReturnPort = d.port;
       s.goodReturnAt = now;
+      s.goodAnswers++;
     }
     this.outcome(s, p.idx, now, {
       failed,

@@ -104,6 +104,45 @@ describe('agent (two agents on a fake two-spine fabric)', () => {
     expect(a.agent.changes.length).toBe(aChangesBefore);
   });
 
+  it('at any phase of the probe round, a one-way failure marks bad only the ports whose own forward path broke, on the side that sends over it', async () => {
+    // the answer that came last before the failure may have crossed the spine
+    // that just broke: a re-probe asking for that return port would then fail
+    // too and blame a healthy forward port (6 of these 40 phases did before re-probes
+    // waited for an answer that arrived after the failure)
+    await a.agent.stop();
+    await b.agent.stop();
+    const wrong: string[] = [];
+    for (let k = 0; k < 40; k++) {
+      const f = new FakeFabric();
+      const x = host(f, A, B);
+      const y = host(f, B, A);
+      x.agent.start();
+      y.agent.start();
+      await vi.advanceTimersByTimeAsync(3000 + k * 23);
+      const spine = k % 2;
+      const xChanges = x.agent.changes.length;
+      const yChanges = y.agent.changes.length;
+      // even k: B -> A breaks (A's return path); odd k: A -> B breaks (A's forward path)
+      if (k % 4 < 2) f.blackhole(B, A, spine);
+      else f.blackhole(A, B, spine);
+      await vi.advanceTimersByTimeAsync(3000);
+      const ex = x.store.entries.get(B)!;
+      const ey = y.store.entries.get(A)!;
+      if (k % 4 < 2) {
+        if (x.agent.changes.length !== xChanges) wrong.push(`phase ${k}: A changed ports on B->A failure`);
+        if (ey.healthy !== expectedHealthy(B, A, spine, ey.nports)) wrong.push(`phase ${k}: B's healthy set`);
+      } else {
+        if (y.agent.changes.length !== yChanges) wrong.push(`phase ${k}: B changed ports on A->B failure`);
+        if (ex.healthy !== expectedHealthy(A, B, spine, ex.nports)) wrong.push(`phase ${k}: A's healthy set`);
+      }
+      await x.agent.stop();
+      await y.agent.stop();
+    }
+    expect(wrong).toEqual([]);
+    a = host(fabric, A, B);
+    b = host(fabric, B, A);
+  });
+
   it('a flow on a failed port moves once to a proven port and is not moved back on heal', async () => {
     await vi.advanceTimersByTimeAsync(3000);
     const broken = portsVia(A, B, 1);
