@@ -334,7 +334,20 @@ describe.runIf(canLoadBpf && canUseNetns)('AltPath end to end: sampler (altpath_
     // traffic to 203.0.113.0/24 until the override appears (or the flows run out)
     const traffic = churn(A203, 300);
     traffic.catch(() => undefined); // awaited below; a failure of the poll first must not leave it unhandled
-    const ov = await until('override injected', () => tb.routeIn(1000, P203), (v) => v !== undefined, 40_000);
+    // p3 (15 ms, DSCP 24) also qualifies (25 ms faster than p1): when its samples
+    // are enough first, its override comes first and gives way to p2's when p2's are
+    const overrideHops = new Set<string>();
+    const ov = await until(
+      'override to p2 injected',
+      async () => {
+        const v = await tb.routeIn(1000, P203);
+        if (v) overrideHops.add(v);
+        return v;
+      },
+      (v) => v === p(2).address,
+      40_000,
+    );
+    figures.override_next_hops_seen = [...overrideHops];
     const tOverride = Date.now();
     figures.override_ms_from_first_flow = ov.ms;
     await traffic;
@@ -354,12 +367,12 @@ describe.runIf(canLoadBpf && canUseNetns)('AltPath end to end: sampler (altpath_
     figures.override_evidence = { primary: o.primary, alternate: o.alternate };
     const line = ctlErr.find((l) => l.includes('override injected'));
     expect(line).toBeDefined();
-    // marked flows kept their alternates meanwhile; unmarked ones took p1 until the override, then p2
+    // marked flows kept their alternates meanwhile; unmarked ones took p1 until the override, then p2 (or p3 first, see above)
     const idx = flowIndex(await readFlows());
     for (const [k, seen] of idx) {
       if (!k.startsWith(`${A203}|`)) continue;
       const d = expectedDscp(A203, Number(k.split('|')[1]));
-      const allowed = d === 12 ? ['p2'] : d === 24 ? ['p3'] : ['p1', 'p2'];
+      const allowed = d === 12 ? ['p2'] : d === 24 ? ['p3'] : overrideHops.has(p(3).address) ? ['p1', 'p3', 'p2'] : ['p1', 'p2'];
       for (const [prov, dscp] of seen) {
         expect(dscp, `flow ${k}`).toBe(d);
         expect(allowed, `flow ${k} crossed ${prov}`).toContain(prov);

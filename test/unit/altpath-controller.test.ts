@@ -134,6 +134,24 @@ describe('AltPath controller cycle (memory injector)', () => {
     expect(await mk({ srtt: 10 }, 4)).toBe(0);
   });
 
+  it('an override in force gives way to a faster alternate that qualifies later (by 10+ ms: half the improvement), not to one about as fast', async () => {
+    const run = async (p2Ms: number): Promise<{ first: string; last: string; replaced: number }> => {
+      const { ctl, mem } = make();
+      await ctl.cycle(1_000_000);
+      // the 3rd-best route (DSCP 24, p3) reaches enough samples first: 20 ms faster than the primary
+      ctl.ingest([...Array.from({ length: 6 }, (_, i) => sample(0, 60, 1_000_010 + i)), ...Array.from({ length: 6 }, (_, i) => sample(24, 35, 1_000_010 + i))], 1_000_100);
+      const r1 = await ctl.cycle(1_000_200);
+      const first = table(mem.written(), 'override')[P]!;
+      // then the 2nd-best (DSCP 12, p2)
+      ctl.ingest(Array.from({ length: 6 }, (_, i) => sample(12, p2Ms, 1_000_210 + i)), 1_000_300);
+      const r2 = await ctl.cycle(1_000_400);
+      expect(r1.overrides_added).toBe(1);
+      return { first, last: table(mem.written(), 'override')[P]!, replaced: r2.overrides_removed };
+    };
+    expect(await run(5)).toEqual({ first: '198.18.11.14', last: '198.18.11.10', replaced: 1 });
+    expect(await run(28)).toEqual({ first: '198.18.11.14', last: '198.18.11.14', replaced: 0 });
+  });
+
   it('an override whose route is withdrawn is removed within one cycle', async () => {
     const { ctl, mem, session } = make();
     await ctl.cycle(1_000_000);

@@ -24,7 +24,7 @@ import { dscpSlot, OVERRIDE_SLOT, type InjectedRoute, type RouteChange, type Rou
 import type { Injector } from '../inject/injector.js';
 import { InForceHistory } from '../measure/in-force.js';
 import { parseSamples } from '../measure/ingest.js';
-import { chooseOverride, type Override, type OverridePolicy } from '../measure/overrides.js';
+import { betterOverride, chooseOverride, type Override, type OverridePolicy } from '../measure/overrides.js';
 import { RouteStats, type RouteStatsSummary } from '../measure/route-stats.js';
 import { candidates, rankPrefix, rankRoutes, type Ranked } from '../rib/ranking.js';
 import { routeNextHop, type PrefixEntry, type Rib, type Route } from '../rib/rib.js';
@@ -406,16 +406,27 @@ export class AltpathController {
       }
     }
     // evaluate only with enough samples on the primary (the rule needs them; most prefixes have none)
-    if (ov || r.excluded === 'destination' || (this.stats.get(primaryId)?.count ?? 0) < this.policy.minSamples) return { added, removed };
+    if (r.excluded === 'destination' || (this.stats.get(primaryId)?.count ?? 0) < this.policy.minSamples) return { added, removed };
     const alts = r.ranked.slice(1).filter((x) => !(this.excludeAsns.size && [...x.attrs.asns].some((a) => this.excludeAsns.has(a))));
     const choice = chooseOverride(
       this.summary(primaryId),
       alts.map((x) => ({ routeId: routeId(prefix, x), stats: this.summary(routeId(prefix, x)) })),
       this.policy,
     );
-    const route = choice ? alts.find((x) => routeId(prefix, x) === choice) : undefined;
+    if (!choice || choice === ov?.routeId) return { added, removed };
+    // An override in force stays until it expires unless another alternate now
+    // qualifies and beats it by half the required improvement: the first
+    // alternate to reach enough samples is not always the fastest one.
+    const replaced = ov;
+    if (replaced && !betterOverride(this.summary(replaced.routeId), this.summary(choice), this.policy)) return { added, removed };
+    const route = alts.find((x) => routeId(prefix, x) === choice);
     const nh = route ? routeNextHop(route, plan.family) : undefined;
     if (route && nh) {
+      if (replaced) {
+        this.overrides.delete(prefix);
+        removed++;
+        this.log.info({ prefix, route: replaced.routeId, by: choice, was_ms: this.summary(replaced.routeId).srtt_median_ms, now_ms: this.summary(choice).srtt_median_ms }, 'override replaced by a faster alternate');
+      }
       ov = {
         prefix,
         family: plan.family,

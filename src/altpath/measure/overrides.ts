@@ -4,7 +4,9 @@
  * primary's and its retransmit rate is no worse (within `retransTolerance`),
  * both with at least `minSamples` samples in the window. Among qualifying
  * alternates the one with the lowest median wins. Overrides expire after
- * `ttlMs` and must then be earned again with fresh samples.
+ * `ttlMs` and must then be earned again with fresh samples; before that, an
+ * override gives way only to a qualifying alternate whose median is lower than
+ * its own by at least half of `improvementMs` (`betterOverride`).
  */
 import type { RouteStatsSummary } from './route-stats.js';
 
@@ -50,4 +52,16 @@ export function chooseOverride(
     if (!best || s.srtt_median_ms < best.median) best = { routeId: a.routeId, median: s.srtt_median_ms };
   }
   return best?.routeId;
+}
+
+/**
+ * Whether `next` (an alternate that qualifies by chooseOverride) should replace
+ * the override in force `cur`: its median SRTT is lower by at least half the
+ * required improvement, so two alternates of about the same speed never flap.
+ * An override whose own samples have left the window gives way to any.
+ */
+export function betterOverride(cur: RouteStatsSummary, next: RouteStatsSummary, p: OverridePolicy): boolean {
+  if (next.srtt_median_ms === null) return false;
+  if (cur.srtt_median_ms === null) return true;
+  return cur.srtt_median_ms - next.srtt_median_ms >= p.improvementMs / 2;
 }
