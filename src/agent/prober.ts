@@ -99,7 +99,7 @@ export interface PeerSession {
   minRttMs: number | undefined;
   goodReturnPort: number | undefined;
   goodReturnAt: number;
-  /** Good answers so far: a held re-probe goes out once one arrives after its failure. */
+  /** Good answers so far: a held re-probe goes out once one arrives after its failed probe was sent. */
   goodAnswers: number;
   negotiatedAt: number | undefined;
   /** Last time the data plane showed tunnel traffic to the peer (ms; creation time at first). */
@@ -116,6 +116,8 @@ interface Pending {
   sentAt: number;
   deadline: number;
   reprobe: boolean;
+  /** The session's good answers when this was sent (see Prober.held). */
+  answers: number;
   /** The deadline was extended once because this agent stalled. */
   extended?: boolean;
 }
@@ -145,10 +147,11 @@ export class Prober {
   readonly scheduler: ProbeScheduler;
   private readonly pending = new Map<number, Pending>();
   /**
-   * Re-probes waiting for a return port proven after their failure: the answer
-   * that last arrived before it may have come over the path that just broke.
-   * Each goes out when a later answer arrives (the burst's, within an RTT) or
-   * at `until` (one deadline) with what is known then.
+   * Re-probes waiting for a return port proven since their failed probe was
+   * sent: the answer that last arrived before it may have come over the path
+   * that just broke. Most go out at once (an answer arrived during the failed
+   * probe's deadline); the others when one arrives (the burst's, within an
+   * RTT) or at `until` (one deadline) with what is known then.
    */
   private held: Array<{ peer: string; idx: number; mark: number; until: number }> = [];
   private seq = 1;
@@ -257,7 +260,7 @@ export class Prober {
       srcVtep: ipv4ToU32(this.localVtep),
       reflect: this.reflect(port, idx),
     });
-    this.pending.set(seq, { peer: s.peer, kind: 'negotiation', idx, sentAt: now, deadline: now + this.opts.negotiateEveryMs, reprobe: false });
+    this.pending.set(seq, { peer: s.peer, kind: 'negotiation', idx, sentAt: now, deadline: now + this.opts.negotiateEveryMs, reprobe: false, answers: s.goodAnswers });
     this.transport.send(encode(msg), s.peer, this.opts.tunnelPort);
     s.nextNegotiationAt = now + this.opts.negotiateEveryMs;
     this.countSend(now);
@@ -286,7 +289,7 @@ export class Prober {
       srcVtep: ipv4ToU32(this.localVtep),
       reflect: this.reflect(port, idx),
     });
-    this.pending.set(seq, { peer: s.peer, kind: 'telemetry', idx, sentAt: now, deadline: now + this.deadlineMs(s), reprobe });
+    this.pending.set(seq, { peer: s.peer, kind: 'telemetry', idx, sentAt: now, deadline: now + this.deadlineMs(s), reprobe, answers: s.goodAnswers });
     this.transport.send(encode(msg), s.peer, this.opts.tunnelPort);
     s.probesSent++;
     (reprobe ? this.metrics.reprobesSent : this.metrics.probesSent).inc();
@@ -342,7 +345,7 @@ export class Prober {
         if (!s) continue;
         this.metrics.lost.inc();
         this.scheduler.window(p.peer)?.onLoss();
-        this.outcome(s, p.idx, now, { failed: true, reprobe: p.reprobe });
+        this.outcome(s, p.idx, now, { failed: true, reprobe: p.reprobe, sentAnswers: p.answers });
       }
     }
     for (const s of this.sessions.values()) {
@@ -370,7 +373,7 @@ export class Prober {
     s: PeerSession,
     idx: number,
     now: number,
-    o: { failed: boolean; rttMs?: number; reprobe: boolean; backendId?: string },
+    o: { failed: boolean; rttMs?: number; reprobe: boolean; backendId?: string; sentAnswers?: number },
   ): void {
     if (idx >= s.paths.nports) return;
     const wasNports = s.paths.nports;
@@ -383,11 +386,12 @@ export class Prober {
         if (b === 'fired') this.metrics.bursts.inc();
         else if (b === 'budget') this.metrics.burstsDenied.inc();
       }
-      // the re-probe asks for a return port that answered after this failure (see
-      // `held`); a middlebox peer's answers take no reply port, so it goes at once
+      // the re-probe asks for a return port that answered since the failed probe
+      // was sent (see `held`); a middlebox peer's answers take no reply port
       const mirrored = s.peerModes !== undefined && (s.peerModes & Mode.SPORT_LEARNING) !== 0;
-      if (mirrored) this.scheduler.reprobe(s.peer, idx);
-      else this.held.push({ peer: s.peer, idx, mark: s.goodAnswers, until: now + this.deadlineMs(s) });
+      const mark = o.sentAnswers ?? s.goodAnswers;
+      if (mirrored || s.goodAnswers > mark) this.scheduler.reprobe(s.peer, idx);
+      else this.held.push({ peer: s.peer, idx, mark, until: now + this.deadlineMs(s) });
     }
     // an anomaly switches a partial-mode peer to full probing, unless this agent is
     // overloaded: probing 32x more then would only deepen the overload that made
@@ -468,6 +472,7 @@ export class Prober {
       failed,
       rttMs,
       reprobe: p.reprobe,
+      sentAnswers: p.answers,
       ...(this.opts.middleboxSensing && msg.backendId && s.peerModes !== undefined && s.peerModes & Mode.MIDDLEBOX_SENSING
         ? { backendId: msg.backendId.toString(16) }
         : {}),
